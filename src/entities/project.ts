@@ -1,0 +1,33 @@
+import { VISIBILITY_NAMES } from '../policy.js';
+import type { Namespace, Project } from '../store/schema.js';
+import { namespaceEntity } from './group.js';
+
+export function projectEntity(project: Project, namespace: Namespace, access: number, externalUrl: string) {
+  const web_url = `${externalUrl}/${project.full_path}`;
+  return {
+    id: project.id,
+    description: project.description,
+    name: project.name,
+    name_with_namespace: `${namespace.full_path.split('/').join(' / ')} / ${project.name}`,
+    path: project.path,
+    path_with_namespace: project.full_path,
+    created_at: project.created_at,
+    default_branch: 'main',
+    tag_list: [],
+    topics: [],
+    web_url,
+    readme_url: null,
+    avatar_url: null,
+    namespace: namespaceEntity(namespace, externalUrl),
+    _links: {
+      self: `${externalUrl}/api/v4/projects/${project.id}`,
+      members: `${externalUrl}/api/v4/projects/${project.id}/members`,
+    },
+    visibility: VISIBILITY_NAMES[project.visibility],
+    creator_id: project.creator_id,
+    permissions: {
+      project_access: access > 0 ? { access_level: access, notification_level: 3 } : null,
+      group_access: null,
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+
+export const MAX_PER_PAGE = 100;
+export const DEFAULT_PER_PAGE = 20;
+
+/** Query fields every list accepts; merge into a route's querystring schema. */
+export const paginationQuery = {
+  page: Type.Optional(Type.Integer()),
+  per_page: Type.Optional(Type.Integer()),
+};
+
+export interface Page {
+  page: number;
+  perPage: number;
+  offset: number;
+}
+
+/** GitLab's leniency: page ≤ 0 is page 1, per_page is capped at 100 and ≤ 0 means the default. */
+export function pageOf(query: { page?: number; per_page?: number }): Page {
+  const page = query.page && query.page > 0 ? query.page : 1;
+  const requested = query.per_page && query.per_page > 0 ? query.per_page : DEFAULT_PER_PAGE;
+  const perPage = Math.min(requested, MAX_PER_PAGE);
+  return { page, perPage, offset: (page - 1) * perPage };
+}
+
+/** Sets X-* and Link headers the way GitLab does, with links built on the public base URL. */
+export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, externalUrl: string, p: Page, total: number): void {
+  const totalPages = Math.max(1, Math.ceil(total / p.perPage));
+  const next = p.page < totalPages ? String(p.page + 1) : '';
+  const prev = p.page > 1 && p.page <= totalPages ? String(p.page - 1) : '';
+
+  const [pathPart, queryPart = ''] = request.url.split('?', 2);
+  const base = externalUrl + pathPart;
+  const link = (page: number, rel: string) => {
+    const params = new URLSearchParams(queryPart);
+    params.delete('private_token');
+    params.delete('job_token');
+    params.set('page', String(page));
+    params.set('per_page', String(p.perPage));
+    return `<${base}?${params.toString()}>; rel="${rel}"`;
+  };
+  const links: string[] = [];
+  if (prev) links.push(link(Number(prev), 'prev'));
+  if (next) links.push(link(Number(next), 'next'));
+  links.push(link(1, 'first'));
+  links.push(link(totalPages, 'last'));
+
+  reply.headers({
+    'x-page': String(p.page),
+    'x-per-page': String(p.perPage),
+    'x-next-page': next,
+    'x-prev-page': prev,
+    'x-total': String(total),
+    'x-total-pages': String(totalPages),
+    link: links.join(', '),
+  });
+}

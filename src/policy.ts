@@ -1,0 +1,78 @@
+import type { Project, ProtectedTag, User } from './store/schema.js';
+
+// The single place that decides who may do what. Services ask; routes never check by hand.
+
+export const AccessLevel = { NONE: 0, GUEST: 10, REPORTER: 20, DEVELOPER: 30, MAINTAINER: 40, OWNER: 50 } as const;
+export const ACCESS_LEVELS = [10, 20, 30, 40, 50];
+
+export const Visibility = { PRIVATE: 0, INTERNAL: 10, PUBLIC: 20 } as const;
+export const VISIBILITY_NAMES: Record<number, string> = { 0: 'private', 10: 'internal', 20: 'public' };
+export const visibilityLevel = (name: string): number => ({ private: 0, internal: 10, public: 20 })[name] ?? 0;
+
+export interface Actor {
+  user: User | null;
+  /** Token scopes; anonymous requests have none. */
+  scopes: readonly string[];
+  kind: 'anonymous' | 'personal' | 'job';
+  /** For a job token: the project whose pipeline it was issued to. */
+  jobProjectId?: number;
+}
+
+export const anonymous: Actor = { user: null, scopes: [], kind: 'anonymous' };
+
+/** A project as one actor sees it: the row plus the actor's effective (inherited) access level. */
+export interface ProjectView {
+  project: Project;
+  access: number;
+}
+
+const isAdmin = (actor: Actor) => actor.user?.is_admin === 1;
+
+export function canReadProject(actor: Actor, { project, access }: ProjectView): boolean {
+  if (isAdmin(actor)) return true;
+  if (project.visibility === Visibility.PUBLIC) return true;
+  if (project.visibility === Visibility.INTERNAL && actor.user) return true;
+  return access >= AccessLevel.GUEST;
+}
+
+export const canReadReleases = canReadProject;
+
+export function canReadCode(actor: Actor, view: ProjectView): boolean {
+  if (isAdmin(actor) || view.project.visibility !== Visibility.PRIVATE) return canReadProject(actor, view);
+  return view.access >= AccessLevel.REPORTER;
+}
+
+export function canWriteReleases(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor) || view.access >= AccessLevel.DEVELOPER;
+}
+
+export function canAdminProject(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor) || view.access >= AccessLevel.MAINTAINER;
+}
+
+export function canDeleteProject(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor) || view.access >= AccessLevel.OWNER;
+}
+
+export function canAdminUsers(actor: Actor): boolean {
+  return isAdmin(actor);
+}
+
+/** GitLab's wildcard: `*` matches any run of characters, everything else is literal. */
+export function tagMatches(pattern: string, tag: string): boolean {
+  if (!pattern.includes('*')) return pattern === tag;
+  const regex = new RegExp('^' + pattern.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return regex.test(tag);
+}
+
+/**
+ * May the actor create (and so release, or change the links of a release of) this tag?
+ * Unprotected tags need Developer; a protected one needs the level one of its matching rules allows.
+ */
+export function canCreateTag(actor: Actor, view: ProjectView, protectedTags: readonly ProtectedTag[], tag: string): boolean {
+  if (isAdmin(actor)) return true;
+  if (view.access < AccessLevel.DEVELOPER) return false;
+  const rules = protectedTags.filter((p) => tagMatches(p.name, tag));
+  if (rules.length === 0) return true;
+  return rules.some((r) => r.create_access_level > AccessLevel.NONE && view.access >= r.create_access_level);
+}

@@ -1,0 +1,27 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { Store } from '../store/db.js';
+import groupRoutes from './groups.js';
+import healthRoutes from './health.js';
+import linkRoutes from './links.js';
+import projectRoutes from './projects.js';
+import releaseRoutes from './releases.js';
+import tagRoutes from './tags.js';
+import userRoutes from './users.js';
+
+export interface RouteDeps {
+  config: Config;
+  store: Store;
+}
+
+export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
+  await app.register(healthRoutes, deps);
+  await app.register(
+    async (api) => {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes]) {
+        await api.register(routes, deps);
+      }
+    },
+    { prefix: '/api/v4' },
+  );
+}

@@ -1,0 +1,73 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { linkSchema } from '../entities/link.js';
+import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import * as links from '../services/links.js';
+import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const ListQuery = Type.Object(paginationQuery);
+
+const CreateBody = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  filepath: Type.Optional(Type.String()),
+  direct_asset_path: Type.Optional(Type.String()),
+  link_type: Type.Optional(LinkType),
+});
+
+const UpdateBody = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    url: Type.Optional(Type.String()),
+    filepath: Type.Optional(Type.String()),
+    direct_asset_path: Type.Optional(Type.String()),
+    link_type: Type.Optional(LinkType),
+  },
+  { atLeastOneOf: ['name', 'url'] },
+);
+
+const one = { 200: linkSchema };
+
+export default async function linkRoutes(app: FastifyInstance, { config }: RouteDeps) {
+  const base = '/projects/:id/releases/:tag_name/assets/links';
+
+  app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
+    base,
+    { schema: { params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(linkSchema) } } },
+    async (request, reply) => {
+      const page = pageOf(request.query);
+      const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
+      setPageHeaders(request, reply, config.externalUrl, page, total);
+      return items;
+    },
+  );
+
+  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { params: LinkParams, response: one } }, async (request) => {
+    const { id, tag_name, link_id } = request.params;
+    return links.getLink(request.ctx, id, tag_name, link_id);
+  });
+
+  app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
+    base,
+    { schema: { params: ReleaseParams, body: CreateBody, response: { 201: linkSchema } } },
+    async (request, reply) => {
+      const link = await links.createLink(request.ctx, request.params.id, request.params.tag_name, request.body);
+      return reply.code(201).send(link);
+    },
+  );
+
+  app.put<{ Params: LinkParams; Body: Static<typeof UpdateBody> }>(
+    `${base}/:link_id`,
+    { schema: { params: LinkParams, body: UpdateBody, response: one } },
+    async (request) => {
+      const { id, tag_name, link_id } = request.params;
+      return links.updateLink(request.ctx, id, tag_name, link_id, request.body);
+    },
+  );
+
+  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { params: LinkParams, response: one } }, async (request) => {
+    const { id, tag_name, link_id } = request.params;
+    return links.deleteLink(request.ctx, id, tag_name, link_id);
+  });
+}

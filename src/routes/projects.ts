@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import * as projects from '../services/projects.js';
+import * as members from '../services/members.js';
+import { ACCESS_LEVELS } from '../policy.js';
+import { Id, ProjectParams, StringEnum } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const VisibilityParam = StringEnum(['private', 'internal', 'public'] as const);
+
+const CreateBody = Type.Object(
+  {
+    name: Type.Optional(Type.String()),
+    path: Type.Optional(Type.String()),
+    namespace_id: Type.Optional(Type.Union([Type.Integer(), Type.String()])),
+    visibility: Type.Optional(VisibilityParam),
+    description: Type.Optional(Type.String()),
+  },
+  { atLeastOneOf: ['name', 'path'] },
+);
+
+const MemberBody = Type.Object({
+  user_id: Id,
+  access_level: Type.Unsafe<number>({ type: 'integer', enum: ACCESS_LEVELS }),
+  expires_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+});
+
+const MemberParams = Type.Object({ id: Type.String(), user_id: Id });
+
+export default async function projectRoutes(app: FastifyInstance, _deps: RouteDeps) {
+  app.post<{ Body: Static<typeof CreateBody> }>('/projects', { schema: { body: CreateBody } }, async (request, reply) =>
+    reply.code(201).send(await projects.createProject(request.ctx, request.body)),
+  );
+
+  app.get<{ Params: ProjectParams }>('/projects/:id', { schema: { params: ProjectParams } }, async (request) =>
+    projects.getProject(request.ctx, request.params.id),
+  );
+
+  app.delete<{ Params: ProjectParams }>('/projects/:id', { schema: { params: ProjectParams } }, async (request, reply) =>
+    reply.code(202).send(await projects.deleteProject(request.ctx, request.params.id)),
+  );
+
+  app.post<{ Params: ProjectParams; Body: Static<typeof MemberBody> }>(
+    '/projects/:id/members',
+    { schema: { params: ProjectParams, body: MemberBody } },
+    async (request, reply) => reply.code(201).send(await members.addProjectMember(request.ctx, request.params.id, request.body)),
+  );
+
+  app.get<{ Params: Static<typeof MemberParams> }>(
+    '/projects/:id/members/all/:user_id',
+    { schema: { params: MemberParams } },
+    async (request) => members.getEffectiveMember(request.ctx, request.params.id, request.params.user_id),
+  );
+}

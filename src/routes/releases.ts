@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import * as releases from '../services/releases.js';
+import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const ListQuery = Type.Object(paginationQuery);
+
+const InlineLink = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  filepath: Type.Optional(Type.String()),
+  direct_asset_path: Type.Optional(Type.String()),
+  link_type: Type.Optional(LinkType),
+});
+
+const CreateBody = Type.Object({
+  tag_name: Type.String(),
+  name: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  ref: Type.Optional(Type.String()),
+  tag_message: Type.Optional(Type.String()),
+  released_at: Type.Optional(Type.String()),
+  assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(InlineLink)) })),
+});
+
+const UpdateBody = Type.Object({
+  name: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String()),
+  released_at: Type.Optional(Type.String()),
+});
+
+export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+    '/projects/:id/releases',
+    { schema: { params: ProjectParams, querystring: ListQuery } },
+    async (request, reply) => {
+      const page = pageOf(request.query);
+      const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
+      setPageHeaders(request, reply, config.externalUrl, page, total);
+      return items;
+    },
+  );
+
+  app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
+    '/projects/:id/releases',
+    { schema: { params: ProjectParams, body: CreateBody } },
+    async (request, reply) => reply.code(201).send(await releases.createRelease(request.ctx, request.params.id, request.body)),
+  );
+
+  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { schema: { params: ReleaseParams } }, async (request) =>
+    releases.getRelease(request.ctx, request.params.id, request.params.tag_name),
+  );
+
+  app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(
+    '/projects/:id/releases/:tag_name',
+    { schema: { params: ReleaseParams, body: UpdateBody } },
+    async (request) => releases.updateRelease(request.ctx, request.params.id, request.params.tag_name, request.body),
+  );
+
+  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { schema: { params: ReleaseParams } }, async (request) =>
+    releases.deleteRelease(request.ctx, request.params.id, request.params.tag_name),
+  );
+}

@@ -1,0 +1,25 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { LINK_TYPES } from '../services/link-rules.js';
+
+// Parameter schemas shared by several routes. Path params stay strings except integer ids,
+// whose schema failure is Grape's "<name> is invalid".
+
+export const ProjectParams = Type.Object({ id: Type.String() });
+export type ProjectParams = Static<typeof ProjectParams>;
+
+export const ReleaseParams = Type.Object({ id: Type.String(), tag_name: Type.String() });
+export type ReleaseParams = Static<typeof ReleaseParams>;
+
+export const LinkParams = Type.Object({ id: Type.String(), tag_name: Type.String(), link_id: Type.Integer() });
+export type LinkParams = Static<typeof LinkParams>;
+
+/** A string enum with Ajv's `enum` keyword, so a bad value says "does not have a valid value". */
+export const StringEnum = <T extends readonly string[]>(values: T) =>
+  Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+
+export const LinkType = StringEnum(LINK_TYPES);
+
+export const Id = Type.Integer({ minimum: 0 });
+
+/** A response schema lets fast-json-stringify serialize without reflection. */
+export const arrayOf = (item: object) => ({ type: 'array', items: item }) as const;

@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import * as tags from '../services/tags.js';
+import * as protectedTags from '../services/protected-tags.js';
+import { ProjectParams } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const ListQuery = Type.Object(paginationQuery);
+const CreateBody = Type.Object({ tag_name: Type.String(), ref: Type.String(), message: Type.Optional(Type.String()) });
+const TagParams = Type.Object({ id: Type.String(), name: Type.String() });
+const ProtectBody = Type.Object({
+  name: Type.String(),
+  create_access_level: Type.Optional(Type.Unsafe<number>({ type: 'integer', enum: [...protectedTags.CREATE_ACCESS_LEVELS] })),
+});
+
+export default async function tagRoutes(app: FastifyInstance, { config }: RouteDeps) {
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+    '/projects/:id/repository/tags',
+    { schema: { params: ProjectParams, querystring: ListQuery } },
+    async (request, reply) => {
+      const page = pageOf(request.query);
+      const { items, total } = await tags.listTags(request.ctx, request.params.id, page);
+      setPageHeaders(request, reply, config.externalUrl, page, total);
+      return items;
+    },
+  );
+
+  app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
+    '/projects/:id/repository/tags',
+    { schema: { params: ProjectParams, body: CreateBody } },
+    async (request, reply) => reply.code(201).send(await tags.createTag(request.ctx, request.params.id, request.body)),
+  );
+
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/repository/tags/:name', { schema: { params: TagParams } }, async (request) =>
+    tags.getTag(request.ctx, request.params.id, request.params.name),
+  );
+
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+    '/projects/:id/protected_tags',
+    { schema: { params: ProjectParams, querystring: ListQuery } },
+    async (request, reply) => {
+      const page = pageOf(request.query);
+      const { items, total } = await protectedTags.listProtectedTags(request.ctx, request.params.id, page);
+      setPageHeaders(request, reply, config.externalUrl, page, total);
+      return items;
+    },
+  );
+
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { schema: { params: TagParams } }, async (request) =>
+    protectedTags.getProtectedTag(request.ctx, request.params.id, request.params.name),
+  );
+
+  app.post<{ Params: ProjectParams; Body: Static<typeof ProtectBody> }>(
+    '/projects/:id/protected_tags',
+    { schema: { params: ProjectParams, body: ProtectBody } },
+    async (request, reply) => reply.code(201).send(await protectedTags.protectTag(request.ctx, request.params.id, request.body)),
+  );
+
+  app.delete<{ Params: Static<typeof TagParams> }>(
+    '/projects/:id/protected_tags/:name',
+    { schema: { params: TagParams } },
+    async (request, reply) => {
+      await protectedTags.unprotectTag(request.ctx, request.params.id, request.params.name);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,51 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import * as users from '../services/users.js';
+import { createPersonalAccessToken, SCOPES } from '../services/tokens.js';
+import { Id, StringEnum } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const CreateBody = Type.Object(
+  {
+    email: Type.String(),
+    username: Type.String(),
+    name: Type.String(),
+    password: Type.Optional(Type.String({ minLength: 8 })),
+    reset_password: Type.Optional(Type.Boolean()),
+    force_random_password: Type.Optional(Type.Boolean()),
+    admin: Type.Optional(Type.Boolean()),
+  },
+  { atLeastOneOf: ['password', 'reset_password', 'force_random_password'] },
+);
+
+const UserParams = Type.Object({ id: Id });
+
+const TokenBody = Type.Object({
+  name: Type.String(),
+  // GitLab takes a list or a comma-separated string.
+  scopes: Type.Union([Type.Array(StringEnum(SCOPES), { minItems: 1 }), Type.String({ pattern: `^(${SCOPES.join('|')})(,(${SCOPES.join('|')}))*$` })]),
+  expires_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+});
+
+export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps) {
+  app.post<{ Body: Static<typeof CreateBody> }>('/users', { schema: { body: CreateBody } }, async (request, reply) =>
+    reply.code(201).send(await users.createUser(request.ctx, request.body)),
+  );
+
+  app.get('/user', async (request) => users.currentUser(request.ctx));
+
+  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { schema: { params: UserParams } }, async (request) =>
+    users.getUser(request.ctx, request.params.id),
+  );
+
+  app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
+    '/users/:id/personal_access_tokens',
+    { schema: { params: UserParams, body: TokenBody } },
+    async (request, reply) => {
+      const { name, scopes, expires_at } = request.body;
+      const list = typeof scopes === 'string' ? scopes.split(',') : scopes;
+      const token = await createPersonalAccessToken(request.ctx, request.params.id, { name, scopes: list, expires_at });
+      return reply.code(201).send(token);
+    },
+  );
+}

@@ -1,0 +1,115 @@
+import { invalid, notFound } from '../errors.js';
+import { linkEntity, type LinkContext } from '../entities/link.js';
+import type { Page } from '../http/pagination.js';
+import { isUniqueViolation, now, violates } from '../store/errors.js';
+import * as links from '../store/links.js';
+import type { ReleaseLink } from '../store/schema.js';
+import type { Ctx } from './context.js';
+import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { readableRelease, writableRelease, type ReleaseAccess } from './releases.js';
+
+const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext => ({
+  externalUrl: ctx.config.externalUrl,
+  projectFullPath: view.project.full_path,
+  tagName: release.tag_name,
+});
+
+/** The link uniqueness rule (name, url, filepath within a release), checked before writing for
+ * GitLab's full error list, and enforced by unique indexes for requests that race. */
+async function assertValid(ctx: Ctx, releaseId: number, fields: LinkFields, exceptId?: number): Promise<void> {
+  const clashes = await links.findClashes(ctx.db, releaseId, fields, exceptId);
+  const taken = {
+    name: fields.name !== undefined && clashes.some((c) => c.name === fields.name),
+    url: fields.url !== undefined && clashes.some((c) => c.url === fields.url),
+    filepath: fields.filepath != null && clashes.some((c) => c.filepath === fields.filepath),
+  };
+  const errors = linkFieldErrors(fields, taken);
+  if (Object.keys(errors).length) throw invalid(errors);
+}
+
+function raceError(error: unknown): unknown {
+  if (!isUniqueViolation(error)) return error;
+  for (const field of ['url', 'name', 'filepath']) {
+    if (violates(error, 'release_links', field)) return invalid({ [field]: ['has already been taken'] });
+  }
+  return error;
+}
+
+export async function listLinks(ctx: Ctx, projectRef: string, tagName: string, page: Page) {
+  const access = await readableRelease(ctx, projectRef, tagName);
+  const { rows, total } = await links.listLinks(ctx.db, access.release.id, page);
+  const lc = contextOf(ctx, access);
+  return { items: rows.map((l) => linkEntity(l, lc)), total };
+}
+
+async function existingLink(ctx: Ctx, access: ReleaseAccess, linkId: number): Promise<ReleaseLink> {
+  const link = await links.findLink(ctx.db, access.release.id, linkId);
+  if (!link) throw notFound();
+  return link;
+}
+
+export async function getLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
+  const access = await readableRelease(ctx, projectRef, tagName);
+  return linkEntity(await existingLink(ctx, access, linkId), contextOf(ctx, access));
+}
+
+export interface LinkParams {
+  name?: string;
+  url?: string;
+  filepath?: string;
+  direct_asset_path?: string;
+  link_type?: string;
+}
+
+/** `direct_asset_path` is the newer name of `filepath`; when both come, it wins. */
+const filepathOf = (p: LinkParams) => p.direct_asset_path ?? p.filepath;
+
+export async function createLink(ctx: Ctx, projectRef: string, tagName: string, params: Required<Pick<LinkParams, 'name' | 'url'>> & LinkParams) {
+  const access = await writableRelease(ctx, projectRef, tagName);
+  const fields = { name: params.name, url: params.url, filepath: filepathOf(params) ?? null };
+  await assertValid(ctx, access.release.id, fields);
+  const { total } = await links.listLinks(ctx.db, access.release.id, { page: 1, perPage: 1, offset: 0 });
+  if (total >= MAX_LINKS_PER_RELEASE) {
+    throw invalid({ base: [`Release can have at most ${MAX_LINKS_PER_RELEASE} links`] });
+  }
+  const at = now();
+  try {
+    const link = await links.insertLink(ctx.db, {
+      release_id: access.release.id,
+      ...fields,
+      link_type: params.link_type ?? 'other',
+      created_at: at,
+      updated_at: at,
+    });
+    return linkEntity(link, contextOf(ctx, access));
+  } catch (error) {
+    throw raceError(error);
+  }
+}
+
+export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number, params: LinkParams) {
+  const access = await writableRelease(ctx, projectRef, tagName);
+  const link = await existingLink(ctx, access, linkId);
+  const fields: LinkFields = { name: params.name, url: params.url, filepath: filepathOf(params) };
+  await assertValid(ctx, access.release.id, fields, link.id);
+  try {
+    const updated = await links.updateLink(ctx.db, link.id, {
+      ...(fields.name !== undefined ? { name: fields.name } : {}),
+      ...(fields.url !== undefined ? { url: fields.url } : {}),
+      ...(fields.filepath !== undefined ? { filepath: fields.filepath } : {}),
+      // Ours: an update without link_type keeps the type (GitLab resets it to "other").
+      ...(params.link_type !== undefined ? { link_type: params.link_type } : {}),
+      updated_at: now(),
+    });
+    return linkEntity(updated, contextOf(ctx, access));
+  } catch (error) {
+    throw raceError(error);
+  }
+}
+
+export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
+  const access = await writableRelease(ctx, projectRef, tagName);
+  const link = await existingLink(ctx, access, linkId);
+  await links.deleteLink(ctx.db, link.id);
+  return linkEntity(link, contextOf(ctx, access));
+}

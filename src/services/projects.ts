@@ -1,0 +1,120 @@
+import { forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
+import { projectEntity } from '../entities/project.js';
+import { AccessLevel, canDeleteProject, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
+import { findEffectiveMember, insertMember } from '../store/members.js';
+import { findNamespace, namespaceAccess } from '../store/namespaces.js';
+import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject } from '../store/projects.js';
+import { isUniqueViolation, now } from '../store/errors.js';
+import type { Namespace } from '../store/schema.js';
+import type { Ctx } from './context.js';
+
+/** The project as the actor sees it, or 404 Project Not Found when it cannot be seen: never a 403 that leaks it. */
+export async function visibleProject(ctx: Ctx, ref: string): Promise<ProjectView> {
+  const row = await findProjectWithAccess(ctx.db, ref, ctx.actor.user?.id ?? null);
+  if (!row) throw notFound('Project');
+  const { access_level, ...project } = row;
+  const view = { project, access: access_level ?? 0 };
+  if (!canReadProject(ctx.actor, view)) throw notFound('Project');
+  return view;
+}
+
+/** GitLab's path rule: letters, digits, `_ - .`; no leading `-`/`.`, no trailing `.git`/`.atom`. */
+export const PATH_FORMAT = /^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$/;
+export const PATH_MESSAGE =
+  "can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'";
+
+export function pathErrors(path: string): string[] {
+  if (path === '') return ["can't be blank"];
+  if (path.length > 255) return ['is too long (maximum is 255 characters)'];
+  if (!PATH_FORMAT.test(path) || /\.(git|atom)$/i.test(path)) return [PATH_MESSAGE];
+  return [];
+}
+
+export const slugify = (name: string) =>
+  name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '');
+
+export interface CreateProjectInput {
+  name?: string;
+  path?: string;
+  namespace_id?: string | number;
+  visibility?: string;
+  description?: string;
+}
+
+export async function createProject(ctx: Ctx, input: CreateProjectInput) {
+  const user = ctx.actor.user;
+  if (!user) throw unauthorized();
+  const name = (input.name ?? input.path ?? '').trim();
+  const path = input.path ?? slugify(name);
+
+  let namespace: Namespace | undefined;
+  if (input.namespace_id !== undefined) {
+    namespace = await findNamespace(ctx.db, String(input.namespace_id));
+    if (!namespace) throw notFound('Namespace');
+    const access = await namespaceAccess(ctx.db, namespace, user.id);
+    if (user.is_admin !== 1 && access < AccessLevel.MAINTAINER) throw forbidden();
+  } else {
+    namespace = user.namespace_id ? await findNamespace(ctx.db, user.namespace_id) : undefined;
+    if (!namespace) throw notFound('Namespace');
+  }
+
+  const errors: FieldErrors = {};
+  if (name === '') errors.name = ["can't be blank"];
+  const pe = pathErrors(path);
+  if (pe.length) errors.path = pe;
+  if (Object.keys(errors).length) throw invalid(errors);
+
+  const fullPath = `${namespace.full_path}/${path}`;
+  const at = now();
+  const ns = namespace;
+  try {
+    return await ctx.db.transaction().execute(async (trx) => {
+      const project = await insertProject(trx, {
+        namespace_id: ns.id,
+        name,
+        path,
+        full_path: fullPath,
+        full_path_key: fullPath.toLowerCase(),
+        description: input.description ?? '',
+        visibility: visibilityLevel(input.visibility ?? 'private'),
+        creator_id: user.id,
+        created_at: at,
+        updated_at: at,
+      });
+      // Whoever creates a project can manage it, even in a group where they hold less.
+      const inherited = await namespaceAccess(trx, ns, user.id);
+      if (inherited < AccessLevel.MAINTAINER) {
+        await insertMember(trx, { source_type: 'Project', source_id: project.id, user_id: user.id, access_level: AccessLevel.MAINTAINER, expires_at: null, created_at: at });
+      }
+      const access = Math.max(inherited, AccessLevel.MAINTAINER);
+      return projectEntity(project, ns, access, ctx.config.externalUrl);
+    });
+  } catch (error) {
+    if (isUniqueViolation(error)) throw invalid({ name: ['has already been taken'], path: ['has already been taken'] });
+    throw error;
+  }
+}
+
+export async function getProject(ctx: Ctx, ref: string) {
+  const view = await visibleProject(ctx, ref);
+  const namespace = await findNamespace(ctx.db, view.project.namespace_id);
+  if (!namespace) throw notFound('Project');
+  return projectEntity(view.project, namespace, view.access, ctx.config.externalUrl);
+}
+
+export async function deleteProject(ctx: Ctx, ref: string) {
+  const view = await visibleProject(ctx, ref);
+  if (!canDeleteProject(ctx.actor, view)) throw forbidden();
+  await deleteProjectRow(ctx.db, view.project.id);
+  return { message: '202 Accepted' };
+}
+
+export async function effectiveMember(ctx: Ctx, view: ProjectView, userId: number) {
+  const namespace = await findNamespace(ctx.db, view.project.namespace_id);
+  return findEffectiveMember(ctx.db, view.project.id, namespace?.traversal_ids ?? '', userId);
+}
+

@@ -1,0 +1,228 @@
+import { createHash } from 'node:crypto';
+import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
+import { releaseEntity } from '../entities/release.js';
+import type { Page } from '../http/pagination.js';
+import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
+import { isUniqueViolation, now } from '../store/errors.js';
+import { insertLink, linksOfReleases } from '../store/links.js';
+import { listAllProtectedTags } from '../store/protected-tags.js';
+import * as releases from '../store/releases.js';
+import type { Release, ReleaseLink } from '../store/schema.js';
+import { findTag, insertTag } from '../store/tags.js';
+import { findUser } from '../store/users.js';
+import type { Ctx } from './context.js';
+import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { visibleProject } from './projects.js';
+
+export interface ReleaseAccess {
+  view: ProjectView;
+  release: Release;
+}
+
+/** GitLab's order: project visible (404) → may read releases (403) → release exists (404 Not found). */
+export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string): Promise<ReleaseAccess> {
+  const view = await visibleProject(ctx, projectRef);
+  if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  const release = await releases.findRelease(ctx.db, view.project.id, tagName);
+  if (!release) throw notFound();
+  return { view, release };
+}
+
+/** Developer and up, and allowed to create the release's tag when a protected tag rule matches it. */
+export async function assertCanChangeRelease(ctx: Ctx, view: ProjectView, tagName: string): Promise<void> {
+  if (!canWriteReleases(ctx.actor, view)) throw forbidden();
+  const rules = await listAllProtectedTags(ctx.db, view.project.id);
+  if (!canCreateTag(ctx.actor, view, rules, tagName)) throw forbidden();
+}
+
+export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string): Promise<ReleaseAccess> {
+  const access = await readableRelease(ctx, projectRef, tagName);
+  await assertCanChangeRelease(ctx, access.view, tagName);
+  return access;
+}
+
+/** Builds the JSON of several releases with two batched queries for links and authors. */
+async function present(ctx: Ctx, view: ProjectView, rows: Release[]) {
+  const links = await linksOfReleases(ctx.db, rows.map((r) => r.id));
+  const byRelease = new Map<number, ReleaseLink[]>();
+  for (const l of links) byRelease.set(l.release_id, [...(byRelease.get(l.release_id) ?? []), l]);
+  const authorIds = [...new Set(rows.map((r) => r.author_id).filter((id): id is number => id !== null))];
+  const authors = new Map((await Promise.all(authorIds.map((id) => findUser(ctx.db, id)))).filter((u) => u).map((u) => [u!.id, u!]));
+  const tags = await Promise.all(rows.map((r) => findTag(ctx.db, view.project.id, r.tag_name)));
+  return rows.map((release, i) =>
+    releaseEntity({
+      release,
+      links: byRelease.get(release.id) ?? [],
+      author: release.author_id ? authors.get(release.author_id) : undefined,
+      tag: tags[i],
+      projectId: view.project.id,
+      projectFullPath: view.project.full_path,
+      externalUrl: ctx.config.externalUrl,
+    }),
+  );
+}
+
+export async function listReleases(ctx: Ctx, projectRef: string, page: Page) {
+  const view = await visibleProject(ctx, projectRef);
+  if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  const { rows, total } = await releases.listReleases(ctx.db, view.project.id, page);
+  return { items: await present(ctx, view, rows), total };
+}
+
+export async function getRelease(ctx: Ctx, projectRef: string, tagName: string) {
+  const view = await visibleProject(ctx, projectRef);
+  if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  const release = await releases.findRelease(ctx.db, view.project.id, tagName);
+  if (!release) throw notFoundPlain();
+  return (await present(ctx, view, [release]))[0];
+}
+
+export interface LinkInput {
+  name: string;
+  url: string;
+  filepath?: string;
+  direct_asset_path?: string;
+  link_type?: string;
+}
+
+export interface CreateReleaseInput {
+  tag_name: string;
+  name?: string;
+  description?: string;
+  ref?: string;
+  tag_message?: string;
+  released_at?: string;
+  assets?: { links?: LinkInput[] };
+}
+
+/** Checks the release's inline links against each other, with errors named like GitLab's nested ones. */
+function inlineLinkErrors(links: LinkInput[]): FieldErrors {
+  const errors: FieldErrors = {};
+  if (links.length > MAX_LINKS_PER_RELEASE) {
+    return { 'links': [`is too long (maximum is ${MAX_LINKS_PER_RELEASE} links per release)`] };
+  }
+  const seen = { name: new Set<string>(), url: new Set<string>(), filepath: new Set<string>() };
+  for (const link of links) {
+    const filepath = link.direct_asset_path ?? link.filepath ?? null;
+    const fields: LinkFields = { name: link.name, url: link.url, filepath };
+    const taken = {
+      name: seen.name.has(link.name),
+      url: seen.url.has(link.url),
+      filepath: filepath !== null && seen.filepath.has(filepath),
+    };
+    seen.name.add(link.name);
+    seen.url.add(link.url);
+    if (filepath !== null) seen.filepath.add(filepath);
+    for (const [field, messages] of Object.entries(linkFieldErrors(fields, taken))) {
+      const key = `links.${field}`;
+      for (const m of messages) if (!(errors[key] ?? []).includes(m)) errors[key] = [...(errors[key] ?? []), m];
+    }
+  }
+  return errors;
+}
+
+/** GitLab's `save!` failure: 400 with Rails' full messages, e.g. "Validation failed: Links url can't be blank". */
+function validationFailed(errors: FieldErrors) {
+  const human = (key: string) => {
+    const words = key.replace('.', ' ').replace(/_/g, ' ');
+    return words.charAt(0).toUpperCase() + words.slice(1);
+  };
+  const messages = Object.entries(errors).flatMap(([key, ms]) => ms.map((m) => `${human(key)} ${m}`));
+  return new ApiError(400, { message: `Validation failed: ${messages.join(', ')}` });
+}
+
+export const isoTime = (value: string): string | null => {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+};
+
+/** A stand-in commit id for a tag: relinks keeps no repository, so the id is derived from the ref. */
+export const targetFor = (projectId: number, ref: string) =>
+  /^[0-9a-f]{40}$/.test(ref) ? ref : createHash('sha1').update(`${projectId}:${ref}`).digest('hex');
+
+export async function createRelease(ctx: Ctx, projectRef: string, input: CreateReleaseInput) {
+  const view = await visibleProject(ctx, projectRef);
+  if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  await assertCanChangeRelease(ctx, view, input.tag_name);
+
+  const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : now();
+  if (releasedAt === null) throw badParams('released_at is invalid');
+  const links = input.assets?.links ?? [];
+  const errors = inlineLinkErrors(links);
+  if (Object.keys(errors).length) throw validationFailed(errors);
+
+  const projectId = view.project.id;
+  if (await releases.findRelease(ctx.db, projectId, input.tag_name)) throw conflict('Release already exists');
+  const existingTag = await findTag(ctx.db, projectId, input.tag_name);
+  if (!existingTag && !input.ref) throw unprocessable('Ref is not specified');
+
+  const at = now();
+  try {
+    const release = await ctx.db.transaction().execute(async (trx) => {
+      if (!existingTag) {
+        await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, input.ref!), message: input.tag_message ?? '', created_at: at });
+      }
+      const release = await releases.insertRelease(trx, {
+        project_id: projectId,
+        tag_name: input.tag_name,
+        name: input.name ?? input.tag_name,
+        description: input.description ?? '',
+        author_id: ctx.actor.user?.id ?? null,
+        released_at: releasedAt,
+        created_at: at,
+        updated_at: at,
+      });
+      for (const link of links) {
+        await insertLink(trx, {
+          release_id: release.id,
+          name: link.name,
+          url: link.url,
+          filepath: link.direct_asset_path ?? link.filepath ?? null,
+          link_type: link.link_type ?? 'other',
+          created_at: at,
+          updated_at: at,
+        });
+      }
+      return release;
+    });
+    return (await present(ctx, view, [release]))[0];
+  } catch (error) {
+    // Another request created the same release between our check and our insert.
+    if (isUniqueViolation(error)) throw conflict('Release already exists');
+    throw error;
+  }
+}
+
+export interface UpdateReleaseInput {
+  name?: string;
+  description?: string;
+  released_at?: string;
+}
+
+export async function updateRelease(ctx: Ctx, projectRef: string, tagName: string, input: UpdateReleaseInput) {
+  const { view, release } = await writableRelease(ctx, projectRef, tagName);
+  const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
+  if (releasedAt === null) throw badParams('released_at is invalid');
+  const updated = await releases.updateRelease(ctx.db, release.id, {
+    name: input.name ?? release.name,
+    description: input.description ?? release.description,
+    released_at: releasedAt,
+    updated_at: now(),
+  });
+  return (await present(ctx, view, [updated]))[0];
+}
+
+export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
+  const { view, release } = await writableRelease(ctx, projectRef, tagName);
+  const json = (await present(ctx, view, [release]))[0];
+  await releases.deleteRelease(ctx.db, release.id);
+  return json;
+}
+
+export async function latestReleaseTag(ctx: Ctx, projectRef: string): Promise<{ view: ProjectView; release: Release }> {
+  const view = await visibleProject(ctx, projectRef);
+  if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  const release = await releases.latestRelease(ctx.db, view.project.id);
+  if (!release) throw notFound();
+  return { view, release };
+}

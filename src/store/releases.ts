@@ -1,0 +1,47 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, Release, ReleasesTable } from './schema.js';
+import type { Insertable, Updateable } from 'kysely';
+import type { Page } from '../http/pagination.js';
+
+export async function findRelease(db: Kysely<DB>, projectId: number, tagName: string): Promise<Release | undefined> {
+  return db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName).executeTakeFirst();
+}
+
+export async function latestRelease(db: Kysely<DB>, projectId: number): Promise<Release | undefined> {
+  return db
+    .selectFrom('releases')
+    .selectAll()
+    .where('project_id', '=', projectId)
+    .orderBy('released_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function listReleases(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: Release[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db
+      .selectFrom('releases')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('released_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.perPage)
+      .offset(page.offset)
+      .execute(),
+    db.selectFrom('releases').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
+}
+
+export async function insertRelease(db: Kysely<DB>, values: Insertable<ReleasesTable>): Promise<Release> {
+  return db.insertInto('releases').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function updateRelease(db: Kysely<DB>, id: number, values: Updateable<ReleasesTable>): Promise<Release> {
+  return db.updateTable('releases').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function deleteRelease(db: Kysely<DB>, id: number): Promise<void> {
+  await db.deleteFrom('releases').where('id', '=', id).execute();
+}

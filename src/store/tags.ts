@@ -1,0 +1,27 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, Tag } from './schema.js';
+import type { Page } from '../http/pagination.js';
+
+export async function findTag(db: Kysely<DB>, projectId: number, name: string): Promise<Tag | undefined> {
+  return db.selectFrom('tags').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
+}
+
+export async function insertTag(db: Kysely<DB>, values: Omit<Tag, 'id'>): Promise<Tag> {
+  return db.insertInto('tags').values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+export async function listTags(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: Tag[]; total: number }> {
+  const [rows, count] = await Promise.all([
+    db
+      .selectFrom('tags')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.perPage)
+      .offset(page.offset)
+      .execute(),
+    db.selectFrom('tags').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.n) };
+}
