@@ -63,7 +63,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   app.decorateRequest('ctx', null as unknown as Ctx);
   app.addHook('preHandler', async (request) => {
     const actor = request.routeOptions.config?.public ? anonymous : await authenticate(store.db, request, resolvers);
-    request.ctx = { db: store.db, actor, config };
+    request.ctx = { db: store.db, actor, config, write: store.write };
   });
 
   // python-gitlab only parses JSON when the type is exactly application/json.

@@ -35,7 +35,7 @@ export async function createGroup(ctx: Ctx, input: CreateGroupInput) {
   const fullPath = parent ? `${parent.full_path}/${input.path}` : input.path;
   const at = now();
   try {
-    const group = await ctx.db.transaction().execute(async (trx) => {
+    const group = await ctx.write(async (trx) => {
       const ns = await insertNamespace(
         trx,
         {

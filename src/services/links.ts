@@ -74,13 +74,13 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
   }
   const at = now();
   try {
-    const link = await links.insertLink(ctx.db, {
+    const link = await ctx.write((trx) => links.insertLink(trx, {
       release_id: access.release.id,
       ...fields,
       link_type: params.link_type ?? 'other',
       created_at: at,
       updated_at: at,
-    });
+    }));
     return linkEntity(link, contextOf(ctx, access));
   } catch (error) {
     throw raceError(error);
@@ -93,14 +93,14 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
   const fields: LinkFields = { name: params.name, url: params.url, filepath: filepathOf(params) };
   await assertValid(ctx, access.release.id, fields, link.id);
   try {
-    const updated = await links.updateLink(ctx.db, link.id, {
+    const updated = await ctx.write((trx) => links.updateLink(trx, link.id, {
       ...(fields.name !== undefined ? { name: fields.name } : {}),
       ...(fields.url !== undefined ? { url: fields.url } : {}),
       ...(fields.filepath !== undefined ? { filepath: fields.filepath } : {}),
       // Ours: an update without link_type keeps the type (GitLab resets it to "other").
       ...(params.link_type !== undefined ? { link_type: params.link_type } : {}),
       updated_at: now(),
-    });
+    }));
     return linkEntity(updated, contextOf(ctx, access));
   } catch (error) {
     throw raceError(error);
@@ -110,6 +110,6 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
 export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
   const access = await writableRelease(ctx, projectRef, tagName);
   const link = await existingLink(ctx, access, linkId);
-  await links.deleteLink(ctx.db, link.id);
+  await ctx.write((trx) => links.deleteLink(trx, link.id));
   return linkEntity(link, contextOf(ctx, access));
 }

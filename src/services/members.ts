@@ -21,14 +21,14 @@ export async function addProjectMember(ctx: Ctx, projectRef: string, input: AddM
   const user = await findUser(ctx.db, input.user_id);
   if (!user) throw notFound('User');
   try {
-    await insertMember(ctx.db, {
+    await ctx.write((trx) => insertMember(trx, {
       source_type: 'Project',
       source_id: view.project.id,
       user_id: user.id,
       access_level: input.access_level,
       expires_at: input.expires_at ?? null,
       created_at: now(),
-    });
+    }));
   } catch (error) {
     if (isUniqueViolation(error)) throw conflict('Member already exists');
     throw error;

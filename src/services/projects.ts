@@ -72,7 +72,7 @@ export async function createProject(ctx: Ctx, input: CreateProjectInput) {
   const at = now();
   const ns = namespace;
   try {
-    return await ctx.db.transaction().execute(async (trx) => {
+    return await ctx.write(async (trx) => {
       const project = await insertProject(trx, {
         namespace_id: ns.id,
         name,
@@ -109,7 +109,7 @@ export async function getProject(ctx: Ctx, ref: string) {
 export async function deleteProject(ctx: Ctx, ref: string) {
   const view = await visibleProject(ctx, ref);
   if (!canDeleteProject(ctx.actor, view)) throw forbidden();
-  await deleteProjectRow(ctx.db, view.project.id);
+  await ctx.write((trx) => deleteProjectRow(trx, view.project.id));
   return { message: '202 Accepted' };
 }
 

@@ -21,12 +21,12 @@ export async function protectTag(ctx: Ctx, projectRef: string, input: { name: st
   if (input.name.trim() === '') throw new ApiError(422, { message: ["Name can't be blank"] });
   if (await store.findProtectedTag(ctx.db, view.project.id, input.name)) throw taken;
   try {
-    const row = await store.insertProtectedTag(ctx.db, {
+    const row = await ctx.write((trx) => store.insertProtectedTag(trx, {
       project_id: view.project.id,
       name: input.name,
       create_access_level: input.create_access_level ?? 40,
       created_at: now(),
-    });
+    }));
     return protectedTagEntity(row);
   } catch (error) {
     if (isUniqueViolation(error)) throw taken;
@@ -51,5 +51,5 @@ export async function unprotectTag(ctx: Ctx, projectRef: string, name: string) {
   const view = await adminView(ctx, projectRef);
   const row = await store.findProtectedTag(ctx.db, view.project.id, name);
   if (!row) throw notFound();
-  await store.deleteProtectedTag(ctx.db, row.id);
+  await ctx.write((trx) => store.deleteProtectedTag(trx, row.id));
 }

@@ -158,7 +158,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
 
   const at = now();
   try {
-    const release = await ctx.db.transaction().execute(async (trx) => {
+    const release = await ctx.write(async (trx) => {
       if (!existingTag) {
         await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, input.ref!), message: input.tag_message ?? '', created_at: at });
       }
@@ -203,19 +203,21 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
   const { view, release } = await writableRelease(ctx, projectRef, tagName);
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
-  const updated = await releases.updateRelease(ctx.db, release.id, {
-    name: input.name ?? release.name,
-    description: input.description ?? release.description,
-    released_at: releasedAt,
-    updated_at: now(),
-  });
+  const updated = await ctx.write((trx) =>
+    releases.updateRelease(trx, release.id, {
+      name: input.name ?? release.name,
+      description: input.description ?? release.description,
+      released_at: releasedAt,
+      updated_at: now(),
+    }),
+  );
   return (await present(ctx, view, [updated]))[0];
 }
 
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName);
   const json = (await present(ctx, view, [release]))[0];
-  await releases.deleteRelease(ctx.db, release.id);
+  await ctx.write((trx) => releases.deleteRelease(trx, release.id));
   return json;
 }
 

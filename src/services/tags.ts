@@ -34,13 +34,13 @@ export async function createTag(ctx: Ctx, projectRef: string, input: CreateTagIn
   const exists = new ApiError(400, { message: `Tag ${input.tag_name} already exists` });
   if (await findTag(ctx.db, view.project.id, input.tag_name)) throw exists;
   try {
-    const tag = await insertTag(ctx.db, {
+    const tag = await ctx.write((trx) => insertTag(trx, {
       project_id: view.project.id,
       name: input.tag_name,
       target: targetFor(view.project.id, input.ref),
       message: input.message ?? '',
       created_at: now(),
-    });
+    }));
     return tagEntity(tag, projectWebUrl(ctx.config.externalUrl, view.project.full_path));
   } catch (error) {
     if (isUniqueViolation(error)) throw exists;

@@ -13,6 +13,11 @@ export interface Store {
   /** The raw SQLite handle, for pragmas and checks that have no portable form. */
   sqlite?: SQLite.Database;
   pool?: pg.Pool;
+  /**
+   * Runs one unit of work in a transaction and resolves only once it is committed durably.
+   * Every write goes through here, so the commit strategy (e.g. group commit) lives in one place.
+   */
+  write<T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -41,6 +46,7 @@ function openSqlite(file: string): Store {
     db,
     dialect: 'sqlite',
     sqlite: database,
+    write: (work) => db.transaction().execute(work),
     async ping() {
       database.prepare('select 1').get();
     },
@@ -76,6 +82,7 @@ function openPostgres(url: string, max: number): Store {
     db,
     dialect: 'postgres',
     pool,
+    write: (work) => db.transaction().execute(work),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Runs the whole suite once per store (SQLite, then PostgreSQL) and prints one closing line.
+// RELINKS_TEST_STORES=sqlite limits the stores; extra arguments pick test files.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+process.chdir(root);
+
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
+
+function findTests(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return e.name === 'helpers' ? [] : findTests(p);
+    return e.name.endsWith('.test.ts') ? [p] : [];
+  });
+}
+const files = process.argv.slice(2).length ? process.argv.slice(2) : findTests('test').sort();
+const stores = (process.env.RELINKS_TEST_STORES || 'sqlite,postgres').split(',');
+
+async function postgresReachable() {
+  const client = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test', connectionTimeoutMillis: 5000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return true;
+  } catch (error) {
+    console.error(`PostgreSQL is not reachable: ${error.message}`);
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+let passed = 0;
+let failed = 0;
+let ok = true;
+for (const store of stores) {
+  // A missing PostgreSQL fails the run: storage tests on it are never silently skipped.
+  if (store === 'postgres' && !(await postgresReachable())) {
+    failed += 1;
+    ok = false;
+    continue;
+  }
+  const tap = path.join(os.tmpdir(), `relinks-test-${process.pid}-${store}.tap`);
+  const started = Date.now();
+  console.log(`\n=== ${store}: ${files.length} test files ===`);
+  const run = spawnSync(
+    process.execPath,
+    [
+      '--import', 'tsx',
+      '--test',
+      `--test-concurrency=${process.env.RELINKS_TEST_CONCURRENCY || 3}`,
+      '--test-reporter=spec', '--test-reporter-destination=stdout',
+      '--test-reporter=tap', `--test-reporter-destination=${tap}`,
+      ...files,
+    ],
+    { stdio: 'inherit', env: { ...process.env, RELINKS_TEST_STORE: store } },
+  );
+  const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
+  fs.rmSync(tap, { force: true });
+  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+  passed += count('pass');
+  failed += count('fail') + count('cancelled');
+  if (run.status !== 0) ok = false;
+  console.log(`=== ${store}: ${count('pass')} passed, ${count('fail')} failed in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
+}
+if (!ok && failed === 0) failed = 1;
+console.log(`\ntotal: ${passed} passed, ${failed} failed`);
+process.exit(ok && failed === 0 ? 0 : 1);

@@ -1,0 +1,77 @@
+import { loadConfig, type Config } from '../../src/config.js';
+import { startServer, type Running } from '../../src/server.js';
+import { createTestStore, type TestStore } from './store.js';
+
+export const ROOT_TOKEN = 'root-test-token-0123456789';
+
+export interface Response<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  token?: string;
+  /** JSON body. */
+  json?: unknown;
+  /** Form body (application/x-www-form-urlencoded). */
+  form?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+export interface TestServer {
+  url: string;
+  running: Running;
+  store: TestStore;
+  config: Config;
+  request<T = any>(method: string, path: string, options?: RequestOptions): Promise<Response<T>>;
+  close(): Promise<void>;
+}
+
+/** Starts the real server on a free port over a store of its own, with `root` bootstrapped. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const store = await createTestStore();
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    DATABASE_URL: store.databaseUrl,
+    EXTERNAL_URL: 'http://relinks.test',
+    RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const running = await startServer(config, { logger: false });
+  const url = running.url;
+  return {
+    url,
+    running,
+    store,
+    config,
+    async request(method, path, options = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      if (options.token) headers['private-token'] = options.token;
+      let body: string | undefined;
+      if (options.json !== undefined) {
+        headers['content-type'] = 'application/json';
+        body = JSON.stringify(options.json);
+      } else if (options.form) {
+        headers['content-type'] = 'application/x-www-form-urlencoded';
+        body = new URLSearchParams(options.form).toString();
+      }
+      const res = await fetch(url + path, { method, headers, body, redirect: 'manual' });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: leave the text
+      }
+      return { status: res.status, headers: res.headers, body: parsed, text };
+    },
+    async close() {
+      await running.close();
+      await store.drop();
+    },
+  };
+}
