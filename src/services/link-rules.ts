@@ -44,10 +44,10 @@ export function nameErrors(name: string): string[] {
 }
 
 export function filepathErrors(filepath: string): string[] {
-  const errors: string[] = [];
-  if (filepath.length > MAX_FILEPATH_LENGTH) errors.push(`is too long (maximum is ${MAX_FILEPATH_LENGTH} characters)`);
-  if (!FILEPATH_FORMAT.test(filepath)) errors.push('is in an invalid format');
-  return errors;
+  // As GitLab: a too long path is reported as such only, its format is not judged.
+  if (filepath.length > MAX_FILEPATH_LENGTH) return [`is too long (maximum is ${MAX_FILEPATH_LENGTH} characters)`];
+  if (!FILEPATH_FORMAT.test(filepath)) return ['is in an invalid format'];
+  return [];
 }
 
 export interface LinkFields {

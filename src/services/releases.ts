@@ -20,11 +20,11 @@ export interface ReleaseAccess {
 }
 
 /** GitLab's order: project visible (404) → may read releases (403) → release exists (404 Not found). */
-export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string): Promise<ReleaseAccess> {
+export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound): Promise<ReleaseAccess> {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
   const release = await releases.findRelease(ctx.db, view.project.id, tagName);
-  if (!release) throw notFound();
+  if (!release) throw missing();
   return { view, release };
 }
 
@@ -35,8 +35,9 @@ export async function assertCanChangeRelease(ctx: Ctx, view: ProjectView, tagNam
   if (!canCreateTag(ctx.actor, view, rules, tagName)) throw forbidden();
 }
 
-export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string): Promise<ReleaseAccess> {
-  const access = await readableRelease(ctx, projectRef, tagName);
+/** `missing`: the links API says "404 Not found", the releases API "404 Not Found". */
+export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound): Promise<ReleaseAccess> {
+  const access = await readableRelease(ctx, projectRef, tagName, missing);
   await assertCanChangeRelease(ctx, access.view, tagName);
   return access;
 }
@@ -200,7 +201,7 @@ export interface UpdateReleaseInput {
 }
 
 export async function updateRelease(ctx: Ctx, projectRef: string, tagName: string, input: UpdateReleaseInput) {
-  const { view, release } = await writableRelease(ctx, projectRef, tagName);
+  const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
   const updated = await ctx.write((trx) =>
@@ -215,7 +216,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
 }
 
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
-  const { view, release } = await writableRelease(ctx, projectRef, tagName);
+  const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const json = (await present(ctx, view, [release]))[0];
   await ctx.write((trx) => releases.deleteRelease(trx, release.id));
   return json;
