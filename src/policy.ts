@@ -50,6 +50,11 @@ export function canAdminProject(actor: Actor, view: ProjectView): boolean {
   return isAdmin(actor) || view.access >= AccessLevel.MAINTAINER;
 }
 
+/** Project audit events: Maintainer and up, as on GitLab. */
+export function canReadAuditEvents(actor: Actor, view: ProjectView): boolean {
+  return canAdminProject(actor, view);
+}
+
 export function canDeleteProject(actor: Actor, view: ProjectView): boolean {
   return isAdmin(actor) || view.access >= AccessLevel.OWNER;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
+import auditEventRoutes from './audit-events.js';
 import groupRoutes from './groups.js';
 import healthRoutes from './health.js';
 import linkRoutes from './links.js';
@@ -18,7 +19,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);
   await app.register(
     async (api) => {
-      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes]) {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes]) {
         await api.register(routes, deps);
       }
     },

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { linkSchema } from '../entities/link.js';
+import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as links from '../services/links.js';
 import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
@@ -52,8 +53,8 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     base,
     { schema: { params: ReleaseParams, body: CreateBody, response: { 201: linkSchema } } },
     async (request, reply) => {
-      const link = await links.createLink(request.ctx, request.params.id, request.params.tag_name, request.body);
-      return reply.code(201).send(link);
+      const { id, tag_name } = request.params;
+      return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));
     },
   );
 

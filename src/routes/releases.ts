@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
 import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
@@ -46,7 +47,7 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/releases',
     { schema: { params: ProjectParams, body: CreateBody } },
-    async (request, reply) => reply.code(201).send(await releases.createRelease(request.ctx, request.params.id, request.body)),
+    async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
   app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { schema: { params: ReleaseParams } }, async (request) =>

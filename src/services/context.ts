@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Actor } from '../policy.js';
 import type { DB } from '../store/schema.js';
 import type { Store } from '../store/db.js';
+import type { PendingKey } from './idempotency.js';
 
 /** What every use case needs: the store, who is asking, and the server's settings. */
 export interface Ctx {
@@ -11,4 +12,6 @@ export interface Ctx {
   config: Config;
   /** Durable unit of work: see Store.write. */
   write: Store['write'];
+  /** Set while a create runs under an Idempotency-Key: see services/idempotency.ts. */
+  idempotency?: PendingKey;
 }

@@ -2,9 +2,12 @@ import { invalid, notFound } from '../errors.js';
 import { linkEntity, type LinkContext } from '../entities/link.js';
 import type { Page } from '../http/pagination.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
+import { lockedLink } from '../store/audit.js';
 import * as links from '../store/links.js';
 import type { ReleaseLink } from '../store/schema.js';
+import { auditLink, linkSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
+import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { readableRelease, writableRelease, type ReleaseAccess } from './releases.js';
 
@@ -74,14 +77,19 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
   }
   const at = now();
   try {
-    const link = await ctx.write((trx) => links.insertLink(trx, {
-      release_id: access.release.id,
-      ...fields,
-      link_type: params.link_type ?? 'other',
-      created_at: at,
-      updated_at: at,
-    }));
-    return linkEntity(link, contextOf(ctx, access));
+    return await ctx.write(async (trx) => {
+      const link = await links.insertLink(trx, {
+        release_id: access.release.id,
+        ...fields,
+        link_type: params.link_type ?? 'other',
+        created_at: at,
+        updated_at: at,
+      });
+      await auditLink(trx, ctx, access.view.project.id, 'created', null, linkSnapshot(link, access.release.tag_name));
+      const json = linkEntity(link, contextOf(ctx, access));
+      await rememberResponse(trx, ctx, 201, json);
+      return json;
+    });
   } catch (error) {
     throw raceError(error);
   }
@@ -93,14 +101,20 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
   const fields: LinkFields = { name: params.name, url: params.url, filepath: filepathOf(params) };
   await assertValid(ctx, access.release.id, fields, link.id);
   try {
-    const updated = await ctx.write((trx) => links.updateLink(trx, link.id, {
-      ...(fields.name !== undefined ? { name: fields.name } : {}),
-      ...(fields.url !== undefined ? { url: fields.url } : {}),
-      ...(fields.filepath !== undefined ? { filepath: fields.filepath } : {}),
-      // Ours: an update without link_type keeps the type (GitLab resets it to "other").
-      ...(params.link_type !== undefined ? { link_type: params.link_type } : {}),
-      updated_at: now(),
-    }));
+    const updated = await ctx.write(async (trx) => {
+      const before = (await lockedLink(trx, link.id)) ?? link;
+      const row = await links.updateLink(trx, link.id, {
+        ...(fields.name !== undefined ? { name: fields.name } : {}),
+        ...(fields.url !== undefined ? { url: fields.url } : {}),
+        ...(fields.filepath !== undefined ? { filepath: fields.filepath } : {}),
+        // Ours: an update without link_type keeps the type (GitLab resets it to "other").
+        ...(params.link_type !== undefined ? { link_type: params.link_type } : {}),
+        updated_at: now(),
+      });
+      const tag = access.release.tag_name;
+      await auditLink(trx, ctx, access.view.project.id, 'updated', linkSnapshot(before, tag), linkSnapshot(row, tag));
+      return row;
+    });
     return linkEntity(updated, contextOf(ctx, access));
   } catch (error) {
     throw raceError(error);
@@ -110,6 +124,12 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
 export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
   const access = await writableRelease(ctx, projectRef, tagName);
   const link = await existingLink(ctx, access, linkId);
-  await ctx.write((trx) => links.deleteLink(trx, link.id));
+  await ctx.write(async (trx) => {
+    const before = await lockedLink(trx, link.id);
+    // Already gone: a concurrent delete removed it and recorded the event.
+    if (!before) return;
+    await links.deleteLink(trx, link.id);
+    await auditLink(trx, ctx, access.view.project.id, 'deleted', linkSnapshot(before, access.release.tag_name), null);
+  });
   return linkEntity(link, contextOf(ctx, access));
 }

@@ -6,11 +6,14 @@ import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } fro
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink, linksOfReleases } from '../store/links.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
+import { lockedRelease } from '../store/audit.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
 import { findUser } from '../store/users.js';
+import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
+import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { visibleProject } from './projects.js';
 
@@ -159,7 +162,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
 
   const at = now();
   try {
-    const release = await ctx.write(async (trx) => {
+    return await ctx.write(async (trx) => {
       if (!existingTag) {
         await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, input.ref!), message: input.tag_message ?? '', created_at: at });
       }
@@ -184,9 +187,12 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
           updated_at: at,
         });
       }
-      return release;
+      await auditRelease(trx, ctx, projectId, 'created', null, await releaseSnapshot(trx, release));
+      // Built inside the transaction, so an Idempotency-Key can store this response with the release.
+      const json = (await present({ ...ctx, db: trx }, view, [release]))[0];
+      await rememberResponse(trx, ctx, 201, json);
+      return json;
     });
-    return (await present(ctx, view, [release]))[0];
   } catch (error) {
     // Another request created the same release between our check and our insert.
     if (isUniqueViolation(error)) throw conflict('Release already exists');
@@ -204,21 +210,32 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
-  const updated = await ctx.write((trx) =>
-    releases.updateRelease(trx, release.id, {
-      name: input.name ?? release.name,
-      description: input.description ?? release.description,
+  const updated = await ctx.write(async (trx) => {
+    const before = (await lockedRelease(trx, release.id)) ?? release;
+    const beforeSnapshot = await releaseSnapshot(trx, before);
+    const row = await releases.updateRelease(trx, release.id, {
+      name: input.name ?? before.name,
+      description: input.description ?? before.description,
       released_at: releasedAt,
       updated_at: now(),
-    }),
-  );
+    });
+    await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
+    return row;
+  });
   return (await present(ctx, view, [updated]))[0];
 }
 
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const json = (await present(ctx, view, [release]))[0];
-  await ctx.write((trx) => releases.deleteRelease(trx, release.id));
+  await ctx.write(async (trx) => {
+    const before = await lockedRelease(trx, release.id);
+    // Already gone: a concurrent delete removed it and recorded the event.
+    if (!before) return;
+    const beforeSnapshot = await releaseSnapshot(trx, before);
+    await releases.deleteRelease(trx, release.id);
+    await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
+  });
   return json;
 }
 

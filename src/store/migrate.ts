@@ -1,6 +1,7 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Store } from './db.js';
 import { init } from './migrations/001_init.js';
+import { auditIdempotency } from './migrations/003_audit_idempotency.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -8,6 +9,7 @@ function provider(store: Store): MigrationProvider {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '001_init': init(store.dialect),
+        '003_audit_idempotency': auditIdempotency(store.dialect),
       };
     },
   };

@@ -118,6 +118,8 @@ export interface DB {
   protected_tags: ProtectedTagsTable;
   releases: ReleasesTable;
   release_links: ReleaseLinksTable;
+  audit_events: AuditEventsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export type User = Selectable<UsersTable>;
@@ -131,3 +133,37 @@ export type Release = Selectable<ReleasesTable>;
 export type ReleaseLink = Selectable<ReleaseLinksTable>;
 export type NewReleaseLink = Insertable<ReleaseLinksTable>;
 export type ReleaseLinkUpdate = Updateable<ReleaseLinksTable>;
+
+/** Who changed which release or link, with the values before and after (JSON text, null when absent). */
+export interface AuditEventsTable {
+  id: Generated<number>;
+  project_id: number;
+  author_id: number | null;
+  author_name: string;
+  author_username: string;
+  token_kind: string;
+  event_name: string;
+  target_type: string;
+  target_id: number;
+  target_details: string;
+  before_json: string | null;
+  after_json: string | null;
+  created_at: string;
+}
+
+/** The response of a create sent with an Idempotency-Key, replayed to retries for a day. */
+export interface IdempotencyKeysTable {
+  id: Generated<number>;
+  user_id: number;
+  scope: string;
+  key: string;
+  fingerprint: string;
+  status: number;
+  response: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export type AuditEvent = Selectable<AuditEventsTable>;
+export type NewAuditEvent = Insertable<AuditEventsTable>;
+export type IdempotencyKey = Selectable<IdempotencyKeysTable>;

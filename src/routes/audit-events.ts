@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { listProjectAuditEvents } from '../services/audit.js';
+import { ProjectParams } from './schemas.js';
+import type { RouteDeps } from './index.js';
+
+const ListQuery = Type.Object({
+  ...paginationQuery,
+  created_after: Type.Optional(Type.String()),
+  created_before: Type.Optional(Type.String()),
+});
+
+export default async function auditEventRoutes(app: FastifyInstance, { config }: RouteDeps) {
+  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+    '/projects/:id/audit_events',
+    { schema: { params: ProjectParams, querystring: ListQuery } },
+    async (request, reply) => {
+      const page = pageOf(request.query);
+      const { items, total } = await listProjectAuditEvents(request.ctx, request.params.id, request.query, page);
+      setPageHeaders(request, reply, config.externalUrl, page, total);
+      return items;
+    },
+  );
+}
