@@ -9,8 +9,13 @@ export interface LinkContext {
 
 export const projectWebUrl = (externalUrl: string, fullPath: string) => `${externalUrl}/${fullPath}`;
 
+/** A tag as one URL path segment, escaped the way Rails escapes route segments: `/` becomes
+ * %2F, while characters a segment may hold (`+ @ , ; = & $ :`, as in `1.0.0+build.1`) stay. */
+export const tagSegment = (tag: string) =>
+  encodeURIComponent(tag).replace(/%(2B|40|2C|3B|3D|26|24|3A)/g, (escaped) => decodeURIComponent(escaped));
+
 export function directAssetUrl(ctx: LinkContext, filepath: string): string {
-  return `${projectWebUrl(ctx.externalUrl, ctx.projectFullPath)}/-/releases/${encodeURIComponent(ctx.tagName)}/downloads${filepath}`;
+  return `${projectWebUrl(ctx.externalUrl, ctx.projectFullPath)}/-/releases/${tagSegment(ctx.tagName)}/downloads${filepath}`;
 }
 
 export interface LinkJson {

@@ -1,5 +1,5 @@
 import type { Release, ReleaseLink, Tag, User } from '../store/schema.js';
-import { linkEntity, projectWebUrl } from './link.js';
+import { linkEntity, projectWebUrl, tagSegment } from './link.js';
 import { userBasicEntity } from './user.js';
 
 export interface ReleaseParts {
@@ -15,7 +15,7 @@ export interface ReleaseParts {
 export function releaseEntity(p: ReleaseParts) {
   const { release, externalUrl } = p;
   const web = projectWebUrl(externalUrl, p.projectFullPath);
-  const tag = encodeURIComponent(release.tag_name);
+  const tag = tagSegment(release.tag_name);
   const ctx = { externalUrl, projectFullPath: p.projectFullPath, tagName: release.tag_name };
   return {
     name: release.name,
