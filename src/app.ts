@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
 import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
 import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
+import { registerRateLimits } from './http/rate-limit.js';
 import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
@@ -65,6 +66,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     const actor = request.routeOptions.config?.public ? anonymous : await authenticate(store.db, request, resolvers);
     request.ctx = { db: store.db, actor, config, write: store.write };
   });
+  // After authentication, so a user is limited per user and an anonymous caller per IP.
+  await registerRateLimits(app, config);
 
   // python-gitlab only parses JSON when the type is exactly application/json.
   app.addHook('onSend', async (_request, reply, payload) => {

@@ -6,6 +6,18 @@ export interface Config {
   initialRootToken: string | undefined;
   logLevel: string;
   databasePoolMax: number;
+  /** Requests allowed per period; 0 turns that limit off. See rateLimitConfig. */
+  rateLimits: RateLimits;
+  /** Shared rate-limit counters for several instances; in-process counters without it. */
+  redisUrl: string | undefined;
+  redisKeyPrefix: string;
+}
+
+export interface RateLimits {
+  authenticated: number;
+  unauthenticated: number;
+  releaseWrites: number;
+  periodSeconds: number;
 }
 
 export class ConfigError extends Error {}
@@ -54,5 +66,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const databasePoolMax = int(env, 'DATABASE_POOL_MAX', 10, 1, 1000);
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax };
+  const rateLimits = rateLimitConfig(env);
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\/.+/.test(redisUrl)) {
+    throw new ConfigError(`REDIS_URL must be redis://… or rediss://…, got "${redisUrl}"`);
+  }
+  const redisKeyPrefix = env.RATE_LIMIT_REDIS_PREFIX ?? 'relinks:rate-limit:';
+
+  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, rateLimits, redisUrl, redisKeyPrefix };
+}
+
+/** GitLab.com's published figures: per user, per IP, and release/link writes per project, each a minute. */
+export const RATE_LIMIT_DEFAULTS = { authenticated: 2000, unauthenticated: 500, releaseWrites: 300 } as const;
+
+/**
+ * As on self-managed GitLab, rate limits are off until switched on. RATE_LIMITS=on turns on all
+ * three at their defaults (each overridable); without it only the limits given a figure are on;
+ * RATE_LIMITS=off turns all off. A figure of 0 turns that one limit off.
+ */
+export function rateLimitConfig(env: NodeJS.ProcessEnv): RateLimits {
+  const mode = env.RATE_LIMITS || '';
+  if (!['', 'on', 'off'].includes(mode)) throw new ConfigError(`RATE_LIMITS must be on or off, got "${mode}"`);
+  const figure = (name: string, fallback: number) => {
+    const given = int(env, name, -1, 0, 10_000_000);
+    if (mode === 'off') return 0;
+    if (given >= 0) return given;
+    return mode === 'on' ? fallback : 0;
+  };
+  return {
+    authenticated: figure('RATE_LIMIT_AUTHENTICATED_PER_MINUTE', RATE_LIMIT_DEFAULTS.authenticated),
+    unauthenticated: figure('RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE', RATE_LIMIT_DEFAULTS.unauthenticated),
+    releaseWrites: figure('RATE_LIMIT_RELEASE_WRITES_PER_MINUTE', RATE_LIMIT_DEFAULTS.releaseWrites),
+    // Shorter periods exist for tests; the figures' names keep GitLab's per-minute wording.
+    periodSeconds: int(env, 'RATE_LIMIT_PERIOD_SECONDS', 60, 1, 3600),
+  };
 }
