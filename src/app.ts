@@ -10,6 +10,7 @@ import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
 import type { Store } from './store/db.js';
+import { isConnectionLoss } from './store/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -87,6 +88,11 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     if (status >= 400 && status < 500) {
       // Malformed JSON and other request errors found before our code runs.
       return reply.code(status).send({ error: status === 400 ? `400 Bad request - ${error.message}` : error.message });
+    }
+    if (isConnectionLoss(error)) {
+      // The database is unreachable: a load balancer may try another node, a client may retry later.
+      request.log.warn({ err: error }, 'database unreachable');
+      return reply.code(503).send({ message: '503 Service Unavailable' });
     }
     request.log.error({ err: error }, 'unexpected error');
     return reply.code(500).send({ message: '500 Internal Server Error' });

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
+import { reconnecting } from './reconnect.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -73,11 +74,18 @@ function openPostgres(url: string, max: number): Store {
     connectionString,
     max,
     connectionTimeoutMillis: 5000,
+    // A peer that vanished without a reset (cable, NAT, failover) is noticed instead of waited on forever.
+    keepAlive: true,
+    // Shows who holds connections in pg_stat_activity; `?application_name=` in DATABASE_URL overrides it.
+    application_name: 'relinks',
     options: schema ? `-c search_path=${schema}` : undefined,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  // Nor may a checked-out one: pg-pool listens for errors only on idle clients, and an 'error'
+  // event without a listener throws. The query in flight still fails and is handled (reconnect.ts).
+  pool.on('connect', (client) => client.on('error', () => {}));
+  const db = new Kysely<DB>({ dialect: reconnecting(new PostgresDialect({ pool })) });
   return {
     db,
     dialect: 'postgres',

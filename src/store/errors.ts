@@ -25,4 +25,19 @@ export function isUniqueViolation(error: unknown): boolean {
   return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE';
 }
 
+// Socket failures, and PostgreSQL's admin/crash shutdown, cannot-connect-now and class 08 (connection exception).
+const LOST_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', '57P01', '57P02', '57P03']);
+// pg reports a socket closed under a query, or a client used after that, only by message.
+const LOST_MESSAGES = /^Connection terminated|Client has encountered a connection error and is not queryable|Client was closed and is not queryable/;
+
+/** True when the database connection was lost or could not be made: the database is unreachable, not the request wrong. */
+export function isConnectionLoss(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const e = error as DriverError & { errors?: unknown };
+  if (typeof e.code === 'string' && (LOST_CODES.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code))) return true;
+  if (typeof e.message === 'string' && LOST_MESSAGES.test(e.message)) return true;
+  // Connecting to a host name with several addresses fails with one error per address.
+  return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isConnectionLoss);
+}
+
 export const now = (): string => new Date().toISOString();

@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './db.js';
 import { init } from './migrations/001_init.js';
 import { auditIdempotency } from './migrations/003_audit_idempotency.js';
@@ -16,12 +16,35 @@ function provider(store: Store): MigrationProvider {
 }
 
 /**
- * Brings the schema up to date. On PostgreSQL, Kysely's migrator holds an advisory lock for the
- * whole run, so instances starting together apply each migration exactly once.
+ * Brings the schema up to date, applying each migration exactly once even when several
+ * instances start together. On PostgreSQL, Kysely's migrator holds a session advisory lock
+ * (pg_advisory_lock) around reading and applying the pending migrations, and applies them in one
+ * transaction. On SQLite it takes no lock, so we hold the database's write lock for the run.
  */
 export async function migrate(store: Store): Promise<string[]> {
-  const migrator = new Migrator({ db: store.db, provider: provider(store) });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = store.dialect === 'postgres' ? await migratePostgres(store) : await migrateSqlite(store);
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+async function migratePostgres(store: Store): Promise<MigrationResultSet> {
+  // Without a schema, the migrator's "does the table exist" check matches its bookkeeping tables in
+  // ANY schema of the database, and a second tenant (`?schema=`) would skip creating its own.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
+  const migrator = new Migrator({ db: store.db, provider: provider(store), migrationTableSchema: rows[0].schema });
+  return migrator.migrateToLatest();
+}
+
+async function migrateSqlite(store: Store): Promise<MigrationResultSet> {
+  // BEGIN IMMEDIATE waits (busy_timeout) for other processes' write locks, then keeps them out
+  // until we commit: the one connection runs the migrator inside this transaction.
+  await sql`begin immediate`.execute(store.db);
+  try {
+    const result = await new Migrator({ db: store.db, provider: provider(store) }).migrateToLatest();
+    await sql.raw(result.error ? 'rollback' : 'commit').execute(store.db);
+    return result;
+  } catch (error) {
+    await sql`rollback`.execute(store.db).catch(() => {});
+    throw error;
+  }
 }
