@@ -486,7 +486,8 @@ describe('inherited group membership', () => {
 
     const shown = await server.request('GET', `/api/v4/projects/${project.id}`, { token: groupOwner.token });
     assert.equal(shown.status, 200, shown.text);
-    assert.equal(shown.body.permissions.project_access.access_level, 50);
+    // As GitLab: an inherited role shows as group_access, project_access is the user's own membership.
+    assert.deepEqual(shown.body.permissions, { project_access: null, group_access: { access_level: 50, notification_level: 3 } });
     const member = await server.request('GET', `/api/v4/projects/${project.id}/members/all/${groupOwner.id}`, { token: groupOwner.token });
     assert.equal(member.status, 200, member.text);
     assert.equal(member.body.access_level, 50);
@@ -535,7 +536,10 @@ describe('inherited group membership', () => {
       trx.insertInto('members').values({ source_type: 'Namespace', source_id: group.id, user_id: user.id, access_level: 40, expires_at: null, created_at: at }).execute(),
     );
     const shown = await server.request('GET', `/api/v4/projects/${project.id}`, { token: user.token });
-    assert.equal(shown.body.permissions.project_access.access_level, 40);
+    assert.equal(shown.body.permissions.project_access.access_level, 20);
+    assert.equal(shown.body.permissions.group_access.access_level, 40);
+    const member = await server.request('GET', `/api/v4/projects/${project.id}/members/all/${user.id}`, { token: user.token });
+    assert.equal(member.body.access_level, 40);
     const res = await server.request('POST', `/api/v4/projects/${project.id}/protected_tags`, { token: user.token, json: { name: 'x*' } });
     assert.equal(res.status, 201, res.text);
   });

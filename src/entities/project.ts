@@ -2,7 +2,15 @@ import { VISIBILITY_NAMES } from '../policy.js';
 import type { Namespace, Project } from '../store/schema.js';
 import { namespaceEntity } from './group.js';
 
-export function projectEntity(project: Project, namespace: Namespace, access: number, externalUrl: string) {
+/** GitLab's split: the user's own project membership, and the highest membership of the project's groups. */
+export interface AccessLevels {
+  project: number | null;
+  group: number | null;
+}
+
+const accessOf = (level: number | null) => (level ? { access_level: level, notification_level: 3 } : null);
+
+export function projectEntity(project: Project, namespace: Namespace, access: AccessLevels, externalUrl: string) {
   const web_url = `${externalUrl}/${project.full_path}`;
   return {
     id: project.id,
@@ -26,8 +34,8 @@ export function projectEntity(project: Project, namespace: Namespace, access: nu
     visibility: VISIBILITY_NAMES[project.visibility],
     creator_id: project.creator_id,
     permissions: {
-      project_access: access > 0 ? { access_level: access, notification_level: 3 } : null,
-      group_access: null,
+      project_access: accessOf(access.project),
+      group_access: accessOf(access.group),
     },
   };
 }

@@ -18,7 +18,8 @@ function messageFor(error: FastifySchemaValidationError): string {
     case 'required':
       return `${paramName(error.instancePath, String(params.missingProperty))} is missing`;
     case 'enum':
-      return `${paramName(error.instancePath)} does not have a valid value`;
+      // A bad item of a list is reported on the list, as Grape does: "scopes does not have a valid value".
+      return `${paramName(error.instancePath.replace(/\/\d+$/, ''))} does not have a valid value`;
     case 'atLeastOneOf': {
       const fields = params.fields as string[];
       return `${fields.join(', ')} are missing, at least one parameter must be provided`;

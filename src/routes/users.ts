@@ -22,8 +22,8 @@ const UserParams = Type.Object({ id: Id });
 
 const TokenBody = Type.Object({
   name: Type.String(),
-  // GitLab takes a list or a comma-separated string.
-  scopes: Type.Union([Type.Array(StringEnum(SCOPES), { minItems: 1 }), Type.String({ pattern: `^(${SCOPES.join('|')})(,(${SCOPES.join('|')}))*$` })]),
+  // GitLab takes a list or a comma-separated string; the string is split before validation.
+  scopes: Type.Array(StringEnum(SCOPES), { minItems: 1 }),
   expires_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
 });
 
@@ -40,11 +40,16 @@ export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps)
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:id/personal_access_tokens',
-    { schema: { params: UserParams, body: TokenBody } },
+    {
+      schema: { params: UserParams, body: TokenBody },
+      preValidation: async (request) => {
+        const body = request.body as { scopes?: unknown } | undefined;
+        if (body && typeof body.scopes === 'string') body.scopes = body.scopes.split(',');
+      },
+    },
     async (request, reply) => {
       const { name, scopes, expires_at } = request.body;
-      const list = typeof scopes === 'string' ? scopes.split(',') : scopes;
-      const token = await createPersonalAccessToken(request.ctx, request.params.id, { name, scopes: list, expires_at });
+      const token = await createPersonalAccessToken(request.ctx, request.params.id, { name, scopes, expires_at });
       return reply.code(201).send(token);
     },
   );

@@ -90,7 +90,9 @@ export async function createProject(ctx: Ctx, input: CreateProjectInput) {
       if (inherited < AccessLevel.MAINTAINER) {
         await insertMember(trx, { source_type: 'Project', source_id: project.id, user_id: user.id, access_level: AccessLevel.MAINTAINER, expires_at: null, created_at: at });
       }
-      const access = Math.max(inherited, AccessLevel.MAINTAINER);
+      const access = ns.kind === 'group'
+        ? { project: inherited < AccessLevel.MAINTAINER ? AccessLevel.MAINTAINER : null, group: inherited || null }
+        : { project: Math.max(inherited, AccessLevel.MAINTAINER), group: null };
       return projectEntity(project, ns, access, ctx.config.externalUrl);
     });
   } catch (error) {
@@ -103,7 +105,18 @@ export async function getProject(ctx: Ctx, ref: string) {
   const view = await visibleProject(ctx, ref);
   const namespace = await findNamespace(ctx.db, view.project.namespace_id);
   if (!namespace) throw notFound('Project');
-  return projectEntity(view.project, namespace, view.access, ctx.config.externalUrl);
+  return projectEntity(view.project, namespace, await accessLevels(ctx, view, namespace), ctx.config.externalUrl);
+}
+
+/** In a group, own project membership and inherited group membership are told apart, as GitLab does;
+ * in a personal namespace, the owner's access is the project's. */
+async function accessLevels(ctx: Ctx, view: ProjectView, namespace: Namespace) {
+  const userId = ctx.actor.user?.id;
+  if (userId === undefined || view.access <= 0) return { project: null, group: null };
+  if (namespace.kind !== 'group') return { project: view.access, group: null };
+  const own = await findEffectiveMember(ctx.db, view.project.id, '', userId);
+  const group = await namespaceAccess(ctx.db, namespace, userId);
+  return { project: own?.access_level ?? null, group: group || null };
 }
 
 export async function deleteProject(ctx: Ctx, ref: string) {
