@@ -30,8 +30,12 @@ export async function migrate(store: Store): Promise<string[]> {
 async function migratePostgres(store: Store): Promise<MigrationResultSet> {
   // Without a schema, the migrator's "does the table exist" check matches its bookkeeping tables in
   // ANY schema of the database, and a second tenant (`?schema=`) would skip creating its own.
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db);
-  const migrator = new Migrator({ db: store.db, provider: provider(store), migrationTableSchema: rows[0].schema });
+  const { rows } = await sql<{ schema: string | null; path: string }>`select current_schema() as schema, current_setting('search_path') as path`.execute(store.db);
+  const schema = rows[0].schema;
+  if (schema === null) {
+    throw new Error(`DATABASE_URL: no schema of the search path (${rows[0].path}) exists; create it first (create schema <name>)`);
+  }
+  const migrator = new Migrator({ db: store.db, provider: provider(store), migrationTableSchema: schema });
   return migrator.migrateToLatest();
 }
 
