@@ -388,9 +388,10 @@ before(async () => {
 });
 after(async () => server.close());
 
-describe('permission matrix', () => {
+// Cells are independent (each prepares its own rows), so they run several at a time.
+describe('permission matrix', { concurrency: VISIBILITIES.length }, () => {
   for (const visibility of VISIBILITIES) {
-    describe(`${visibility} project`, () => {
+    describe(`${visibility} project`, { concurrency: 4 }, () => {
       for (const role of ROLES) {
         for (const endpoint of ENDPOINTS) {
           for (const kind of endpoint.tagged ? TAG_KINDS : (['open'] as const)) {
