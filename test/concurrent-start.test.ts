@@ -14,7 +14,7 @@ after(async () => {
   await store?.drop();
 });
 
-test('four instances starting together on an empty store all come up, each migration applied once', { timeout: 60_000 }, async () => {
+test('four instances starting together on an empty store all come up, each migration applied once', { timeout: 120_000 }, async () => {
   store = await createTestStore();
   await startInstances(4, { databaseUrl: store.databaseUrl }, instances);
 

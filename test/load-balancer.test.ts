@@ -19,7 +19,7 @@ after(async () => {
   await store?.drop();
 });
 
-test('a release-and-links flow through nginx sees every write on the other instance at once', { timeout: 60_000 }, async () => {
+test('a release-and-links flow through nginx sees every write on the other instance at once', { timeout: 120_000 }, async () => {
   store = await createTestStore();
   const lbPort = await freePort();
   const external = `http://127.0.0.1:${lbPort}`;

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadConfig } from '../src/config.js';
 import { startServer, type Running } from '../src/server.js';
+import { openStore } from '../src/store/db.js';
+import { migrate } from '../src/store/migrate.js';
 import { queryStore, requestTo } from './helpers/cluster.js';
 import { ROOT_TOKEN } from './helpers/server.js';
 import { createTestStore, postgresBaseUrl, type TestStore } from './helpers/store.js';
@@ -125,4 +127,28 @@ test(`DATABASE_POOL_MAX=${POOL_MAX} caps the connections one instance opens, eve
   assert.deepEqual([...new Set(responses.map((r) => r.status))], [200]);
   assert.ok(proxy.peak >= 1 && proxy.peak <= POOL_MAX, `peak connections ${proxy.peak}, pool max ${POOL_MAX}`);
   assert.equal(server.store.pool?.options.max, POOL_MAX);
+});
+
+test('tenants in two schemas of one database migrate and introspect independently', async () => {
+  const other = await createTestStore('postgres');
+  const otherStore = openStore({ databaseUrl: other.databaseUrl, poolMax: 2 });
+  try {
+    // The server's schema already holds every table; the other schema gets all of its own.
+    assert.ok((await migrate(otherStore)).includes('001_init'));
+    assert.deepEqual(await migrate(otherStore), []);
+    const schemaOf = (url: string) => new URL(url).searchParams.get('schema');
+    const mine = await server.store.db.introspection.getTables({ withInternalKyselyTables: true });
+    const theirs = await otherStore.db.introspection.getTables({ withInternalKyselyTables: true });
+    assert.deepEqual([...new Set(mine.map((t) => t.schema))], [schemaOf(store.databaseUrl)]);
+    assert.deepEqual([...new Set(theirs.map((t) => t.schema))], [schemaOf(other.databaseUrl)]);
+    assert.deepEqual(theirs.map((t) => t.name).sort(), mine.map((t) => t.name).sort());
+    assert.ok(mine.some((t) => t.name === 'kysely_migration'));
+    const links = mine.find((t) => t.name === 'release_links')!;
+    const id = links.columns.find((c) => c.name === 'id')!;
+    assert.deepEqual([id.isAutoIncrementing, id.isNullable, id.hasDefaultValue], [true, false, true]);
+    assert.deepEqual(await queryStore(other, 'select count(*)::int as n from release_links'), [{ n: 0 }]);
+  } finally {
+    await otherStore.close();
+    await other.drop();
+  }
 });

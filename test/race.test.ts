@@ -17,7 +17,7 @@ after(async () => {
   await store?.drop();
 });
 
-test(`${CREATES} concurrent creates of one link name across two processes: one 201, the rest 400`, { timeout: 60_000 }, async () => {
+test(`${CREATES} concurrent creates of one link name across two processes: one 201, the rest 400`, { timeout: 120_000 }, async () => {
   store = await createTestStore();
   const [a, b] = await startInstances(2, { databaseUrl: store.databaseUrl }, instances);
 

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
+import { currentSchemaIntrospection } from './introspector.js';
 import { reconnecting } from './reconnect.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -85,7 +86,7 @@ function openPostgres(url: string, max: number): Store {
   // Nor may a checked-out one: pg-pool listens for errors only on idle clients, and an 'error'
   // event without a listener throws. The query in flight still fails and is handled (reconnect.ts).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: reconnecting(new PostgresDialect({ pool })) });
+  const db = new Kysely<DB>({ dialect: currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool }))) });
   return {
     db,
     dialect: 'postgres',

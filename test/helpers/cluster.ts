@@ -24,6 +24,8 @@ export async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const START_TIMEOUT_MS = 60_000;
+
 /** One HTTP request to `base`, parsed like the in-process test server's; never follows redirects. */
 export async function requestTo<T = any>(base: string, method: string, urlPath: string, options: RequestOptions = {}): Promise<Response<T>> {
   const headers: Record<string, string> = { ...options.headers };
@@ -98,7 +100,8 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
       return exited;
     },
   };
-  const deadline = Date.now() + 20_000;
+  // Generous: on a loaded 2-core machine several node processes starting at once take a while.
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`relinks on port ${port} exited (${child.exitCode ?? child.signalCode}) before listening:\n${stderr}`);
@@ -112,7 +115,7 @@ export async function startInstance(options: InstanceOptions): Promise<Instance>
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`relinks on port ${port} did not start within 20 s:\n${stderr}`);
+      throw new Error(`relinks on port ${port} did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`);
     }
     await sleep(50);
   }
