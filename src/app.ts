@@ -6,6 +6,9 @@ import { ApiError, routeNotFound } from './errors.js';
 import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
 import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
 import { registerRateLimits } from './http/rate-limit.js';
+import { collectRoutes } from './http/route-list.js';
+import { registerDrain } from './http/drain.js';
+import { clientErrorHandler, frameworkErrors, registerSecurity } from './http/security.js';
 import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
@@ -34,6 +37,12 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     bodyLimit: BODY_LIMIT,
     trustProxy: true,
     return503OnClosing: true,
+    // On close, keep-alive sockets without a request in progress are closed at once; busy ones finish.
+    forceCloseConnections: 'idle',
+    // Tags may be 255 characters and project paths longer; longer segments name nothing (404).
+    routerOptions: { maxParamLength: 4096 },
+    frameworkErrors,
+    clientErrorHandler,
     ajv: {
       customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false },
       plugins: [addAtLeastOneOf],
@@ -60,6 +69,10 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     const query = request.query && typeof request.query === 'object' ? request.query : {};
     request.body = { ...query, ...body };
   });
+
+  registerSecurity(app);
+  registerDrain(app);
+  collectRoutes(app);
 
   const resolvers = [personalTokens, ...tokenResolvers];
   app.decorateRequest('ctx', null as unknown as Ctx);

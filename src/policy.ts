@@ -1,4 +1,4 @@
-import type { Project, ProtectedTag, User } from './store/schema.js';
+import type { Namespace, Project, ProtectedTag, User } from './store/schema.js';
 
 // The single place that decides who may do what. Services ask; routes never check by hand.
 
@@ -57,6 +57,14 @@ export function canReadAuditEvents(actor: Actor, view: ProjectView): boolean {
 
 export function canDeleteProject(actor: Actor, view: ProjectView): boolean {
   return isAdmin(actor) || view.access >= AccessLevel.OWNER;
+}
+
+/** A group as GitLab shows it: public to all, internal to signed-in users, private to members and admins. */
+export function canReadGroup(actor: Actor, group: Namespace, access: number): boolean {
+  if (isAdmin(actor)) return true;
+  if (group.visibility === Visibility.PUBLIC) return true;
+  if (group.visibility === Visibility.INTERNAL && actor.user) return true;
+  return access >= AccessLevel.GUEST;
 }
 
 export function canAdminUsers(actor: Actor): boolean {

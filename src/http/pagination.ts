@@ -3,6 +3,9 @@ import { Type } from '@sinclair/typebox';
 
 export const MAX_PER_PAGE = 100;
 export const DEFAULT_PER_PAGE = 20;
+/** Past any real list, and small enough that the offset stays an exact integer on both stores. */
+export const MAX_PAGE = 1_000_000_000;
+const MAX_LINK_HEADER = 8 * 1024;
 
 /** Query fields every list accepts; merge into a route's querystring schema. */
 export const paginationQuery = {
@@ -16,9 +19,10 @@ export interface Page {
   offset: number;
 }
 
-/** GitLab's leniency: page ≤ 0 is page 1, per_page is capped at 100 and ≤ 0 means the default. */
+/** GitLab's leniency: page ≤ 0 is page 1, per_page is capped at 100 and ≤ 0 means the default.
+ * Ours: a page beyond MAX_PAGE is read as MAX_PAGE (an empty page), not a database overflow. */
 export function pageOf(query: { page?: number; per_page?: number }): Page {
-  const page = query.page && query.page > 0 ? query.page : 1;
+  const page = query.page && query.page > 0 ? Math.min(query.page, MAX_PAGE) : 1;
   const requested = query.per_page && query.per_page > 0 ? query.per_page : DEFAULT_PER_PAGE;
   const perPage = Math.min(requested, MAX_PER_PAGE);
   return { page, perPage, offset: (page - 1) * perPage };
@@ -32,19 +36,26 @@ export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, ext
 
   const [pathPart, queryPart = ''] = request.url.split('?', 2);
   const base = externalUrl + pathPart;
-  const link = (page: number, rel: string) => {
-    const params = new URLSearchParams(queryPart);
-    params.delete('private_token');
-    params.delete('job_token');
-    params.set('page', String(page));
-    params.set('per_page', String(p.perPage));
-    return `<${base}?${params.toString()}>; rel="${rel}"`;
+  const linkHeader = (keepQuery: boolean) => {
+    const link = (page: number, rel: string) => {
+      const params = new URLSearchParams(keepQuery ? queryPart : '');
+      params.delete('private_token');
+      params.delete('job_token');
+      params.set('page', String(page));
+      params.set('per_page', String(p.perPage));
+      return `<${base}?${params.toString()}>; rel="${rel}"`;
+    };
+    const links: string[] = [];
+    if (prev) links.push(link(Number(prev), 'prev'));
+    if (next) links.push(link(Number(next), 'next'));
+    links.push(link(1, 'first'));
+    links.push(link(totalPages, 'last'));
+    return links.join(', ');
   };
-  const links: string[] = [];
-  if (prev) links.push(link(Number(prev), 'prev'));
-  if (next) links.push(link(Number(next), 'next'));
-  links.push(link(1, 'first'));
-  links.push(link(totalPages, 'last'));
+  // Ours: the header repeats the query four times, so a huge query would push the response headers
+  // past what clients accept (Node: 16 KiB); then the links carry only page and per_page.
+  let link = linkHeader(true);
+  if (link.length > MAX_LINK_HEADER) link = linkHeader(false);
 
   reply.headers({
     'x-page': String(p.page),
@@ -53,6 +64,6 @@ export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, ext
     'x-prev-page': prev,
     'x-total': String(total),
     'x-total-pages': String(totalPages),
-    link: links.join(', '),
+    ...(link.length <= MAX_LINK_HEADER ? { link } : {}),
   });
 }

@@ -1,6 +1,6 @@
 import { forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
 import { groupEntity } from '../entities/group.js';
-import { AccessLevel, visibilityLevel } from '../policy.js';
+import { AccessLevel, canReadGroup, visibilityLevel } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertMember } from '../store/members.js';
 import { findNamespace, insertNamespace, namespaceAccess } from '../store/namespaces.js';
@@ -24,6 +24,8 @@ export async function createGroup(ctx: Ctx, input: CreateGroupInput) {
     parent = await findNamespace(ctx.db, input.parent_id);
     if (!parent || parent.kind !== 'group') throw notFound('Group');
     const access = await namespaceAccess(ctx.db, parent, user.id);
+    // A parent the user cannot see is not found, never forbidden: a 403 would confirm it exists.
+    if (!canReadGroup(ctx.actor, parent, access)) throw notFound('Group');
     if (user.is_admin !== 1 && access < AccessLevel.MAINTAINER) throw forbidden();
   }
   const errors: FieldErrors = {};

@@ -2,7 +2,7 @@ import { invalid, notFound } from '../errors.js';
 import { linkEntity, type LinkContext } from '../entities/link.js';
 import type { Page } from '../http/pagination.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
-import { lockedLink } from '../store/audit.js';
+import { lockedLink, lockedRelease } from '../store/audit.js';
 import * as links from '../store/links.js';
 import type { ReleaseLink } from '../store/schema.js';
 import { auditLink, linkSnapshot } from './audit.js';
@@ -71,13 +71,16 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
   const access = await writableRelease(ctx, projectRef, tagName);
   const fields = { name: params.name, url: params.url, filepath: filepathOf(params) ?? null };
   await assertValid(ctx, access.release.id, fields);
-  const { total } = await links.listLinks(ctx.db, access.release.id, { page: 1, perPage: 1, offset: 0 });
-  if (total >= MAX_LINKS_PER_RELEASE) {
-    throw invalid({ base: [`Release can have at most ${MAX_LINKS_PER_RELEASE} links`] });
-  }
   const at = now();
   try {
     return await ctx.write(async (trx) => {
+      // Counted under the release's row lock, so creates racing at link 999 cannot pass 1,000
+      // together; a release deleted meanwhile is gone (404), not a foreign-key error.
+      if (!(await lockedRelease(trx, access.release.id))) throw notFound();
+      const { total } = await links.listLinks(trx, access.release.id, { page: 1, perPage: 1, offset: 0 });
+      if (total >= MAX_LINKS_PER_RELEASE) {
+        throw invalid({ base: [`Release can have at most ${MAX_LINKS_PER_RELEASE} links`] });
+      }
       const link = await links.insertLink(trx, {
         release_id: access.release.id,
         ...fields,

@@ -1,6 +1,6 @@
 import { forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
 import { projectEntity } from '../entities/project.js';
-import { AccessLevel, canDeleteProject, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
+import { AccessLevel, canDeleteProject, canReadGroup, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
 import { findEffectiveMember, insertMember } from '../store/members.js';
 import { findNamespace, namespaceAccess } from '../store/namespaces.js';
 import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject } from '../store/projects.js';
@@ -56,6 +56,8 @@ export async function createProject(ctx: Ctx, input: CreateProjectInput) {
     namespace = await findNamespace(ctx.db, String(input.namespace_id));
     if (!namespace) throw notFound('Namespace');
     const access = await namespaceAccess(ctx.db, namespace, user.id);
+    // A group the user cannot see is not found, never forbidden: a 403 would confirm it exists.
+    if (namespace.kind === 'group' && !canReadGroup(ctx.actor, namespace, access)) throw notFound('Namespace');
     if (user.is_admin !== 1 && access < AccessLevel.MAINTAINER) throw forbidden();
   } else {
     namespace = user.namespace_id ? await findNamespace(ctx.db, user.namespace_id) : undefined;

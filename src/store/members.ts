@@ -14,6 +14,8 @@ export async function findEffectiveMember(
   traversalIds: string,
   userId: number,
 ): Promise<MemberWithUser | undefined> {
+  // Ids are 32-bit on PostgreSQL: a larger one names no user (and would be an error there).
+  if (userId > 2147483647) return undefined;
   const namespaceIds = traversalIds.split('/').filter(Boolean).map(Number);
   return db
     .selectFrom('members as m')
@@ -24,7 +26,8 @@ export async function findEffectiveMember(
     .where((e) =>
       e.or([
         e.and([e('m.source_type', '=', 'Project'), e('m.source_id', '=', projectId)]),
-        e.and([e('m.source_type', '=', 'Namespace'), e('m.source_id', 'in', namespaceIds)]),
+        // `in ()` is a syntax error on PostgreSQL: no ancestors means no namespace condition.
+        ...(namespaceIds.length ? [e.and([e('m.source_type', '=', 'Namespace'), e('m.source_id', 'in', namespaceIds)])] : []),
       ]),
     )
     .orderBy('m.access_level', 'desc')

@@ -1,0 +1,339 @@
+#!/usr/bin/env node
+// Crash test: clients create links as fast as they can while the server (`node bin/relinks.js serve`)
+// is killed with SIGKILL and started again, round after round. Afterwards, straight from the
+// database: every link that got a 201 is there with every column as sent, none is duplicated, no
+// row is half-written or unexplained, and SQLite's integrity_check says ok.
+//
+//   npm run crashtest                     # 20 rounds on a fresh SQLite file
+//   npm run crashtest -- --postgres       # the same on a fresh PostgreSQL schema (TEST_DATABASE_URL)
+//   options: --rounds N  --concurrency N  --no-build
+// Exit status 0 only when nothing acknowledged was lost or damaged.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT_TOKEN = 'crash-test-root-token-0123456789';
+const LINK_TYPES = ['other', 'runbook', 'image', 'package'];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** One HTTP request; resolves { status, json } or rejects on any network failure. */
+function call(agent, port, method, urlPath, body) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(
+      {
+        host: '127.0.0.1', port, method, path: urlPath, agent,
+        headers: { 'private-token': ROOT_TOKEN, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, json, text });
+        });
+      },
+    );
+    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** The server as a child process, started and killed at will. */
+function serverProcess(databaseUrl, port) {
+  let child = null;
+  let output = '';
+  return {
+    get output() {
+      return output;
+    },
+    async start() {
+      child = spawn(process.execPath, [path.join(root, 'bin/relinks.js'), 'serve'], {
+        env: {
+          ...process.env,
+          PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: databaseUrl, RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
+          EXTERNAL_URL: `http://127.0.0.1:${port}`, LOG_LEVEL: 'error', RATE_LIMITS: 'off',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const keep = (d) => (output = (output + d).slice(-20_000));
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      const agent = new http.Agent({ keepAlive: false });
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline) {
+        if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} while starting:\n${output}`);
+        try {
+          const res = await call(agent, port, 'GET', '/-/readiness');
+          if (res.status === 200) return;
+        } catch {
+          // not listening yet
+        }
+        await sleep(25);
+      }
+      throw new Error(`server not ready within 30 s:\n${output}`);
+    },
+    async kill() {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    /** The orderly way out, for the end of the run. */
+    async stop() {
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Reads back what the database holds, the same way on both stores. */
+async function openCheck(databaseUrl) {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const db = new Database(databaseUrl.slice('sqlite:'.length), { readonly: true });
+    return {
+      async all(sqlText, ...args) {
+        return db.prepare(sqlText.replace(/\$\d+/g, '?')).all(...args);
+      },
+      async integrity() {
+        const rows = db.pragma('integrity_check');
+        const fk = db.pragma('foreign_key_check');
+        return rows.length === 1 && rows[0].integrity_check === 'ok' && fk.length === 0 ? 'ok' : JSON.stringify({ rows, fk });
+      },
+      async close() {
+        db.close();
+      },
+    };
+  }
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get('schema');
+  url.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: url.toString(), options: schema ? `-c search_path=${schema}` : undefined });
+  await client.connect();
+  return {
+    async all(sqlText, ...args) {
+      return (await client.query(sqlText, args)).rows;
+    },
+    async integrity() {
+      // PostgreSQL has no integrity_check; what a torn write would break is checked instead:
+      // every link's release exists (foreign keys) and every release's tag exists.
+      const orphans = await client.query('select count(*)::int as n from release_links l where not exists (select 1 from releases r where r.id = l.release_id)');
+      return orphans.rows[0].n === 0 ? 'ok (no integrity_check on PostgreSQL; foreign keys hold)' : `${orphans.rows[0].n} orphaned links`;
+    },
+    async close() {
+      await client.end();
+    },
+  };
+}
+
+/**
+ * Runs the crash test against an existing, empty store. Returns the figures; `problems` is empty
+ * when nothing acknowledged was lost, duplicated or damaged.
+ */
+export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, minAcked = 50, log = () => {} }) {
+  const port = await freePort();
+  const server = serverProcess(databaseUrl, port);
+  const attempts = new Map(); // name → { sent, tag, acked: id | null, answered: boolean }
+  const releases = new Map(); // tag → acknowledged?
+  let projectId;
+  try {
+    await server.start();
+    const setupAgent = new http.Agent({ keepAlive: false });
+    const project = await call(setupAgent, port, 'POST', '/api/v4/projects', { name: `crash-${randomBytes(3).toString('hex')}` });
+    if (project.status !== 201) throw new Error(`project create: ${project.status} ${project.text}`);
+    projectId = project.json.id;
+
+    for (let round = 1; round <= rounds; round++) {
+      if (round > 1) await server.start();
+      let killed = false;
+      const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+      // A release per worker and round keeps each far below the 1,000-links limit.
+      const worker = async (w) => {
+        const tag = `r${round}w${w}`;
+        try {
+          const rel = await call(agent, port, 'POST', `/api/v4/projects/${projectId}/releases`, { tag_name: tag, ref: 'main' });
+          if (rel.status !== 201) throw new Error(`release ${tag}: ${rel.status} ${rel.text}`);
+          releases.set(tag, true);
+        } catch (error) {
+          if (killed) return;
+          throw error;
+        }
+        for (let i = 0; !killed; i++) {
+          const name = `${tag}-w${w}-${i}`;
+          const sent = { name, url: `https://example.com/crash/${tag}/${w}/${i}`, filepath: `/crash/${tag}/w${w}/${i}`, link_type: LINK_TYPES[i % 4] };
+          const attempt = { sent, tag, acked: null, answered: false };
+          attempts.set(name, attempt);
+          try {
+            const res = await call(agent, port, 'POST', `/api/v4/projects/${projectId}/releases/${tag}/assets/links`, sent);
+            attempt.answered = true;
+            if (res.status === 201) attempt.acked = res.json;
+            else if (!killed) throw new Error(`unexpected ${res.status} ${res.text}`);
+          } catch (error) {
+            if (!killed) throw error;
+          }
+        }
+      };
+      const workers = Array.from({ length: concurrency }, (_, w) => worker(w));
+      // Kill at a random moment once writes flow, so the kill lands mid-transaction, mid-fsync or mid-response.
+      const ackedThisRound = () => [...attempts.values()].filter((a) => a.tag.startsWith(`r${round}w`) && a.acked).length;
+      const flowing = Date.now() + 20_000;
+      while (ackedThisRound() < minAcked && Date.now() < flowing) await sleep(10);
+      await sleep(Math.floor(Math.random() * 400));
+      killed = true;
+      await server.kill();
+      await Promise.all(workers);
+      agent.destroy();
+      const acked = [...attempts.values()].filter((a) => a.tag.startsWith(`r${round}w`) && a.acked).length;
+      log(`round ${round}/${rounds}: ${acked} links acknowledged before kill -9`);
+    }
+    // One more start: the store must open cleanly after the last kill and serve what it holds.
+    await server.start();
+    const listed = await call(setupAgent, port, 'GET', `/api/v4/projects/${projectId}/releases/r1w0/assets/links?per_page=1`);
+    if (listed.status !== 200) throw new Error(`after the last restart: ${listed.status} ${listed.text}`);
+    await server.stop();
+  } catch (error) {
+    await server.kill();
+    throw error;
+  }
+
+  // Verification, straight from the database.
+  const check = await openCheck(databaseUrl);
+  try {
+    const rows = await check.all(
+      `select l.id, l.name, l.url, l.filepath, l.link_type, r.tag_name from release_links l
+       join releases r on r.id = l.release_id where r.project_id = $1`,
+      projectId,
+    );
+    const byName = new Map();
+    const problems = [];
+    for (const row of rows) {
+      if (byName.has(row.name)) problems.push(`duplicated: ${row.name}`);
+      byName.set(row.name, row);
+    }
+    let lost = 0;
+    let unknownWritten = 0;
+    const same = (row, a) =>
+      row.url === a.sent.url && row.filepath === a.sent.filepath && row.link_type === a.sent.link_type && row.tag_name === a.tag;
+    for (const [name, a] of attempts) {
+      const row = byName.get(name);
+      if (a.acked) {
+        if (!row) {
+          lost++;
+          problems.push(`lost: ${name} (id ${a.acked.id}) was acknowledged with 201`);
+        } else if (Number(row.id) !== a.acked.id || !same(row, a)) problems.push(`damaged: ${name}: ${JSON.stringify(row)}`);
+      } else if (row) {
+        // No answer came (the kill cut it): it may or may not have committed, but never partly.
+        unknownWritten++;
+        if (!same(row, a)) problems.push(`half-written: ${name}: ${JSON.stringify(row)}`);
+      }
+    }
+    for (const name of byName.keys()) if (!attempts.has(name)) problems.push(`unexplained row: ${name}`);
+    const releaseRows = await check.all('select tag_name from releases where project_id = $1', projectId);
+    for (const tag of releases.keys()) if (!releaseRows.some((r) => r.tag_name === tag)) problems.push(`lost release ${tag}`);
+    const integrity = await check.integrity();
+    if (!integrity.startsWith('ok')) problems.push(`integrity: ${integrity}`);
+    return {
+      store: databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres',
+      rounds,
+      acknowledged: [...attempts.values()].filter((a) => a.acked).length,
+      attempted: attempts.size,
+      unanswered: [...attempts.values()].filter((a) => !a.answered).length,
+      unansweredButWritten: unknownWritten,
+      lost,
+      rows: rows.length,
+      integrity,
+      problems,
+    };
+  } finally {
+    await check.close();
+  }
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const option = (name, fallback) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? Number(args[i + 1]) : fallback;
+  };
+  const postgres = args.includes('--postgres');
+  const rounds = option('--rounds', 20);
+  const concurrency = option('--concurrency', 16);
+  if (!args.includes('--no-build')) {
+    const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+  }
+
+  let databaseUrl;
+  let cleanup;
+  if (postgres) {
+    const base = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = `crash_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    const url = new URL(base);
+    url.searchParams.set('schema', schema);
+    databaseUrl = url.toString();
+    cleanup = async () => {
+      const c = new pg.Client({ connectionString: base });
+      await c.connect();
+      await c.query(`drop schema if exists ${schema} cascade`);
+      await c.end();
+    };
+  } else {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-crash-'));
+    databaseUrl = `sqlite:${path.join(dir, 'relinks.db')}`;
+    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+  }
+
+  const started = Date.now();
+  try {
+    const result = await crashTest({ databaseUrl, rounds, concurrency, log: (line) => console.log(line) });
+    console.log(
+      `\ncrashtest (${result.store}): ${result.rounds} kill -9 rounds, ${result.acknowledged} links acknowledged of ${result.attempted} attempted, ` +
+        `${result.lost} lost, ${result.unanswered} unanswered (${result.unansweredButWritten} of them committed whole), ` +
+        `integrity: ${result.integrity}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+    for (const p of result.problems.slice(0, 20)) console.log(`  problem: ${p}`);
+    process.exitCode = result.problems.length ? 1 : 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

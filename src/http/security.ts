@@ -1,0 +1,90 @@
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { badParams, routeNotFound } from '../errors.js';
+
+// Request hygiene and response headers that every route gets, whoever adds it.
+
+/**
+ * Headers for any response a browser might render. JSON is never rendered, but a future HTML page
+ * (or an error page in front of one) gets them without having to remember; a route that needs a
+ * looser policy sets its own header first and keeps it.
+ */
+const BROWSER_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Router failures that happen before any route or hook runs: Fastify would answer them itself with
+ * its own body shape (and 414). Bad percent-encoding is a bad request; a path segment too long to
+ * name anything cannot match a route.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const e = error.code === 'FST_ERR_BAD_URL' ? badParams('400 Bad request - the URL is not valid percent-encoded UTF-8') : routeNotFound();
+  // Written raw: these replies skip the hooks, and Fastify would add `; charset=utf-8` to the type.
+  const body = JSON.stringify(e.body);
+  reply.hijack();
+  reply.raw.writeHead(e.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
+    ...BROWSER_HEADERS,
+  });
+  reply.raw.end(body);
+}
+
+/**
+ * Requests Node's HTTP parser rejects (unknown method, malformed or oversized headers) never reach
+ * Fastify: answer them in our JSON shape with the same headers as everything else, then hang up.
+ */
+export function clientErrorHandler(error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  if (socket.writable) {
+    const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    const status = timeout ? '408 Request Timeout' : '400 Bad Request';
+    const body = JSON.stringify(timeout ? { message: '408 Request Timeout' } : { error: '400 Bad request - malformed HTTP request' });
+    const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close', 'x-content-type-options': 'nosniff', ...BROWSER_HEADERS };
+    // A HEAD request's answer has no body, even when the request could not be parsed to the end.
+    const raw: unknown = error.rawPacket;
+    const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
+    socket.write(`HTTP/1.1 ${status}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${head ? '' : body}`);
+  }
+  socket.destroy();
+}
+
+/** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
+export function hasNullByte(input: unknown): boolean {
+  const stack: unknown[] = [input];
+  while (stack.length) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true;
+    } else if (value && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (key.includes('\u0000')) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
+export function registerSecurity(app: FastifyInstance): void {
+  // As GitLab's HandleNullBytes middleware: a NUL is never meaningful in a parameter, PostgreSQL
+  // refuses it in text, and letting SQLite store it would make the two stores disagree.
+  app.addHook('preValidation', async (request) => {
+    if (hasNullByte(request.params) || hasNullByte(request.query) || hasNullByte(request.body)) {
+      throw badParams('400 Bad request - null bytes are not allowed in parameters');
+    }
+  });
+
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    for (const [name, value] of Object.entries(BROWSER_HEADERS)) {
+      if (!reply.hasHeader(name)) reply.header(name, value);
+    }
+    reply.removeHeader('x-powered-by');
+    return payload;
+  });
+}
