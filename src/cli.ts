@@ -5,6 +5,7 @@ import { openStore } from './store/db.js';
 import { migrate } from './store/migrate.js';
 import { issueToken, SCOPES } from './services/tokens.js';
 import { addUser } from './services/users.js';
+import { issueJobTokenFor, JobTokenCliError, DEFAULT_EXPIRES_IN } from './services/job-tokens.js';
 import { findUser } from './store/users.js';
 
 function config() {
@@ -97,6 +98,32 @@ tokens
     });
     // The only time the token is shown: it is stored as a digest.
     console.log(token.token);
+  });
+
+const jobTokens = program.command('job-token').description('manage CI/CD job tokens');
+jobTokens
+  .command('create')
+  .description('print a job token acting as --user for --project (export it as CI_JOB_TOKEN)')
+  .requiredOption('--project <id|path>')
+  .requiredOption('--user <username>')
+  .option('--expires-in <seconds>', 'lifetime, at most 86400', String(DEFAULT_EXPIRES_IN))
+  .option('--ref <sha>', 'the commit the job runs for ($CI_COMMIT_SHA): a release of an unknown tag is tagged there')
+  .option('--json', 'print the whole token record, not only the token', false)
+  .action(async (opts: { project: string; user: string; expiresIn: string; ref?: string; json: boolean }) => {
+    if (!/^\d+$/.test(opts.expiresIn)) {
+      console.error('relinks: --expires-in must be a number of seconds');
+      process.exit(2);
+    }
+    try {
+      const token = await withStore((store) =>
+        issueJobTokenFor(store.db, opts.project, opts.user, { expires_in: Number(opts.expiresIn), ref: opts.ref }),
+      );
+      console.log(opts.json ? JSON.stringify(token) : token.token);
+    } catch (error) {
+      if (!(error instanceof JobTokenCliError)) throw error;
+      console.error(`relinks: ${error.message}`);
+      process.exit(1);
+    }
   });
 
 program.parseAsync(process.argv).catch((error: unknown) => {

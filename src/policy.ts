@@ -16,6 +16,8 @@ export interface Actor {
   kind: 'anonymous' | 'personal' | 'job';
   /** For a job token: the project whose pipeline it was issued to. */
   jobProjectId?: number;
+  /** For a job token: the commit (or branch) its job runs for, when the pipeline said so. */
+  jobRef?: string;
 }
 
 export const anonymous: Actor = { user: null, scopes: [], kind: 'anonymous' };
@@ -24,30 +26,33 @@ export const anonymous: Actor = { user: null, scopes: [], kind: 'anonymous' };
 export interface ProjectView {
   project: Project;
   access: number;
+  /** A job token on a public project outside its scope: there it is a stranger that may only read. */
+  outsideJobScope?: boolean;
 }
 
-const isAdmin = (actor: Actor) => actor.user?.is_admin === 1;
+const isAdmin = (actor: Actor, view?: ProjectView) => actor.user?.is_admin === 1 && !view?.outsideJobScope;
 
-export function canReadProject(actor: Actor, { project, access }: ProjectView): boolean {
-  if (isAdmin(actor)) return true;
+export function canReadProject(actor: Actor, view: ProjectView): boolean {
+  const { project, access } = view;
+  if (isAdmin(actor, view)) return true;
   if (project.visibility === Visibility.PUBLIC) return true;
-  if (project.visibility === Visibility.INTERNAL && actor.user) return true;
+  if (project.visibility === Visibility.INTERNAL && actor.user && !view.outsideJobScope) return true;
   return access >= AccessLevel.GUEST;
 }
 
 export const canReadReleases = canReadProject;
 
 export function canReadCode(actor: Actor, view: ProjectView): boolean {
-  if (isAdmin(actor) || view.project.visibility !== Visibility.PRIVATE) return canReadProject(actor, view);
+  if (isAdmin(actor, view) || view.project.visibility !== Visibility.PRIVATE) return canReadProject(actor, view);
   return view.access >= AccessLevel.REPORTER;
 }
 
 export function canWriteReleases(actor: Actor, view: ProjectView): boolean {
-  return isAdmin(actor) || view.access >= AccessLevel.DEVELOPER;
+  return isAdmin(actor, view) || view.access >= AccessLevel.DEVELOPER;
 }
 
 export function canAdminProject(actor: Actor, view: ProjectView): boolean {
-  return isAdmin(actor) || view.access >= AccessLevel.MAINTAINER;
+  return isAdmin(actor, view) || view.access >= AccessLevel.MAINTAINER;
 }
 
 /** Project audit events: Maintainer and up, as on GitLab. */
@@ -56,7 +61,7 @@ export function canReadAuditEvents(actor: Actor, view: ProjectView): boolean {
 }
 
 export function canDeleteProject(actor: Actor, view: ProjectView): boolean {
-  return isAdmin(actor) || view.access >= AccessLevel.OWNER;
+  return isAdmin(actor, view) || view.access >= AccessLevel.OWNER;
 }
 
 /** A group as GitLab shows it: public to all, internal to signed-in users, private to members and admins. */
@@ -83,9 +88,39 @@ export function tagMatches(pattern: string, tag: string): boolean {
  * Unprotected tags need Developer; a protected one needs the level one of its matching rules allows.
  */
 export function canCreateTag(actor: Actor, view: ProjectView, protectedTags: readonly ProtectedTag[], tag: string): boolean {
-  if (isAdmin(actor)) return true;
+  if (isAdmin(actor, view)) return true;
   if (view.access < AccessLevel.DEVELOPER) return false;
   const rules = protectedTags.filter((p) => tagMatches(p.name, tag));
   if (rules.length === 0) return true;
   return rules.some((r) => r.create_access_level > AccessLevel.NONE && view.access >= r.create_access_level);
+}
+
+/** Minting a CI/CD job token for a project: whoever may run its pipelines, Developer and up. */
+export function canCreateJobToken(actor: Actor, view: ProjectView): boolean {
+  return actor.kind === 'personal' && (isAdmin(actor, view) || view.access >= AccessLevel.DEVELOPER);
+}
+
+/** Ending a job token early: the user it acts as, or a Maintainer of its project. */
+export function canEndJobToken(actor: Actor, view: ProjectView, tokenUserId: number): boolean {
+  return actor.user?.id === tokenUserId || canAdminProject(actor, view);
+}
+
+const READS = ['GET', 'HEAD'];
+const ANY = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/**
+ * The endpoints GitLab accepts a CI/CD job token on, here: releases (and their permalinks and
+ * downloads), release links, reading tags, and the web asset downloads. Any other route answers a
+ * job token with 403. `route` is Fastify's route pattern, e.g. `/api/v4/projects/:id/releases`.
+ */
+const JOB_TOKEN_ROUTES: { methods: string[]; pattern: RegExp }[] = [
+  { methods: ANY, pattern: /^\/api\/v4\/projects\/:id\/releases(\/|$)/ },
+  { methods: READS, pattern: /^\/api\/v4\/projects\/:id\/repository\/tags(\/|$)/ },
+  // The web routes (`/<full path>/-/releases/...`): one wildcard route, which serves only downloads and permalinks.
+  { methods: READS, pattern: /^\/\*$/ },
+];
+
+export function jobTokenMayCall(method: string, route: string | undefined): boolean {
+  if (route === undefined) return false;
+  return JOB_TOKEN_ROUTES.some((r) => r.methods.includes(method) && r.pattern.test(route));
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { ApiError } from './errors.js';
+import { jobTokens } from './http/job-tokens.js';
 import { issueToken, tokenDigest } from './services/tokens.js';
 import { ensureRoot } from './services/users.js';
 import { openStore, type Store } from './store/db.js';
@@ -44,7 +45,7 @@ export async function startServer(config: Config, options: { logger?: boolean } 
   const store = openStore({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax });
   await migrate(store);
   if (config.initialRootToken) await bootstrapRoot(store, config.initialRootToken);
-  const app = await buildApp({ config, store, logger: options.logger ?? true });
+  const app = await buildApp({ config, store, tokenResolvers: [jobTokens], logger: options.logger ?? true });
   const address = await app.listen({ port: config.port, host: config.host });
   const port = new URL(address).port;
   let closed = false;

@@ -2,13 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Store } from '../store/db.js';
 import auditEventRoutes from './audit-events.js';
+import downloadRoutes from './downloads.js';
 import groupRoutes from './groups.js';
 import healthRoutes from './health.js';
+import jobTokenRoutes from './job-tokens.js';
 import linkRoutes from './links.js';
 import projectRoutes from './projects.js';
 import releaseRoutes from './releases.js';
 import tagRoutes from './tags.js';
 import userRoutes from './users.js';
+import webRoutes from './web.js';
 
 export interface RouteDeps {
   config: Config;
@@ -25,4 +28,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
     },
     { prefix: '/api/v4' },
   );
+  // CI integration: job tokens and their scope, asset downloads and permalinks, and their web forms.
+  for (const routes of [jobTokenRoutes, downloadRoutes]) await app.register(routes, { ...deps, prefix: '/api/v4' });
+  await app.register(webRoutes, deps);
 }

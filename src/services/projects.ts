@@ -7,13 +7,15 @@ import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject
 import { isUniqueViolation, now } from '../store/errors.js';
 import type { Namespace } from '../store/schema.js';
 import type { Ctx } from './context.js';
+import { jobScopedView } from './job-scope.js';
 
 /** The project as the actor sees it, or 404 Project Not Found when it cannot be seen: never a 403 that leaks it. */
 export async function visibleProject(ctx: Ctx, ref: string): Promise<ProjectView> {
   const row = await findProjectWithAccess(ctx.db, ref, ctx.actor.user?.id ?? null);
   if (!row) throw notFound('Project');
   const { access_level, ...project } = row;
-  const view = { project, access: access_level ?? 0 };
+  // A job token's scope (its project and the projects that allow it) narrows what its user sees.
+  const view = await jobScopedView(ctx.db, ctx.actor, { project, access: access_level ?? 0 });
   if (!canReadProject(ctx.actor, view)) throw notFound('Project');
   return view;
 }

@@ -15,6 +15,7 @@ import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { jobRefFor } from './job-tokens.js';
 import { visibleProject } from './projects.js';
 
 export interface ReleaseAccess {
@@ -158,13 +159,15 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   const projectId = view.project.id;
   if (await releases.findRelease(ctx.db, projectId, input.tag_name)) throw conflict('Release already exists');
   const existingTag = await findTag(ctx.db, projectId, input.tag_name);
-  if (!existingTag && !input.ref) throw unprocessable('Ref is not specified');
+  // A CI job's tag (pushed to the real repository, unseen here) is created at the job's commit.
+  const ref = input.ref || jobRefFor(ctx.actor, projectId);
+  if (!existingTag && !ref) throw unprocessable('Ref is not specified');
 
   const at = now();
   try {
     return await ctx.write(async (trx) => {
       if (!existingTag) {
-        await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, input.ref!), message: input.tag_message ?? '', created_at: at });
+        await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, ref!), message: input.tag_message ?? '', created_at: at });
       }
       const release = await releases.insertRelease(trx, {
         project_id: projectId,

@@ -1,6 +1,7 @@
 import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './db.js';
 import { init } from './migrations/001_init.js';
+import { jobTokens } from './migrations/002_job_tokens.js';
 import { auditIdempotency } from './migrations/003_audit_idempotency.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
@@ -9,6 +10,7 @@ function provider(store: Store): MigrationProvider {
     async getMigrations(): Promise<Record<string, Migration>> {
       return {
         '001_init': init(store.dialect),
+        '002_job_tokens': jobTokens(store.dialect),
         '003_audit_idempotency': auditIdempotency(store.dialect),
       };
     },

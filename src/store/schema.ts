@@ -118,6 +118,8 @@ export interface DB {
   protected_tags: ProtectedTagsTable;
   releases: ReleasesTable;
   release_links: ReleaseLinksTable;
+  ci_job_tokens: CiJobTokensTable;
+  ci_job_token_allowlist: CiJobTokenAllowlistTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
 }
@@ -167,3 +169,26 @@ export interface IdempotencyKeysTable {
 export type AuditEvent = Selectable<AuditEventsTable>;
 export type NewAuditEvent = Insertable<AuditEventsTable>;
 export type IdempotencyKey = Selectable<IdempotencyKeysTable>;
+
+/** A CI/CD job token: acts as its user, for its project (and projects whose allowlist names it). */
+export interface CiJobTokensTable {
+  id: Generated<number>;
+  project_id: number;
+  user_id: number;
+  token_digest: string;
+  ref: string | null;
+  expires_at: string;
+  ended_at: string | null;
+  created_at: string;
+}
+
+/** `project_id` lets job tokens of `target_project_id` in. */
+export interface CiJobTokenAllowlistTable {
+  id: Generated<number>;
+  project_id: number;
+  target_project_id: number;
+  created_at: string;
+}
+
+export type CiJobToken = Selectable<CiJobTokensTable>;
+export type CiJobTokenAllowlistEntry = Selectable<CiJobTokenAllowlistTable>;
