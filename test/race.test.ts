@@ -1,44 +1,62 @@
 import assert from 'node:assert/strict';
-import { after, test } from 'node:test';
-import { ROOT_TOKEN } from './helpers/server.js';
+import { after, before, test } from 'node:test';
+import { ROOT_TOKEN, type Response } from './helpers/server.js';
 import { createTestStore, type TestStore } from './helpers/store.js';
 import { inBatches, queryStore, startInstances, stopAll, type Instance } from './helpers/cluster.js';
 
-// Two server processes on one database, 1,000 creates of a link with the same name on one release
-// split across them: the unique index decides, so exactly one wins and nobody sees a 5xx.
+// Two server processes on one database, many concurrent creates of a link with the same name on
+// one release, split across them: the unique index decides, so exactly one wins, every loser gets
+// the same 400 body a later, unhurried request gets, and nobody sees a 5xx.
 
 const CREATES = 1000;
+const SAME_URL_CREATES = 200;
 const IN_FLIGHT = 64;
 
 const instances: Instance[] = [];
 let store: TestStore | undefined;
+let projectId: number;
+
+before(async () => {
+  store = await createTestStore();
+  const [a, b] = await startInstances(2, { databaseUrl: store.databaseUrl }, instances);
+  const project = await a.request('POST', '/api/v4/projects', { token: ROOT_TOKEN, json: { name: 'race', path: 'race' } });
+  assert.equal(project.status, 201, project.text);
+  projectId = project.body.id;
+  for (const tag of ['v1.0', 'v2.0']) {
+    const release = await b.request('POST', `/api/v4/projects/${projectId}/releases`, { token: ROOT_TOKEN, json: { tag_name: tag, ref: 'main' } });
+    assert.equal(release.status, 201, release.text);
+  }
+});
 after(async () => {
   await stopAll(instances);
   await store?.drop();
 });
 
-test(`${CREATES} concurrent creates of one link name across two processes: one 201, the rest 400`, { timeout: 120_000 }, async () => {
-  store = await createTestStore();
-  const [a, b] = await startInstances(2, { databaseUrl: store.databaseUrl }, instances);
-
-  const project = await a.request('POST', '/api/v4/projects', { token: ROOT_TOKEN, json: { name: 'race', path: 'race' } });
-  assert.equal(project.status, 201, project.text);
-  const release = await b.request('POST', `/api/v4/projects/${project.body.id}/releases`, { token: ROOT_TOKEN, json: { tag_name: 'v1.0', ref: 'main' } });
-  assert.equal(release.status, 201, release.text);
-  const linksPath = `/api/v4/projects/${project.body.id}/releases/v1.0/assets/links`;
-
-  // Same name on every request, a distinct url each, so the name is the only thing that clashes.
-  const responses = await inBatches(Array.from({ length: CREATES }, (_, i) => i), IN_FLIGHT, (i) =>
-    instances[i % 2].request('POST', linksPath, { token: ROOT_TOKEN, json: { name: 'linux-amd64', url: `https://example.com/race/${i}` } }),
+/** Sends `count` creates, alternately to each instance, `IN_FLIGHT` at a time; returns the answers and their tally. */
+async function race(tag: string, count: number, body: (i: number) => object): Promise<{ responses: Response[]; counts: Record<string, number> }> {
+  const path = `/api/v4/projects/${projectId}/releases/${tag}/assets/links`;
+  const responses = await inBatches(Array.from({ length: count }, (_, i) => i), IN_FLIGHT, (i) =>
+    instances[i % 2].request('POST', path, { token: ROOT_TOKEN, json: body(i) }),
   );
-
   const counts: Record<string, number> = {};
   for (const r of responses) counts[r.status] = (counts[r.status] ?? 0) + 1;
-  const byInstance = [0, 1].map((k) => responses.filter((_, i) => i % 2 === k && responses[i].status === 201).length);
-  console.log(`race (${store.kind}): ${CREATES} creates over 2 processes → ${JSON.stringify(counts)}; 201 served by instance A: ${byInstance[0]}, B: ${byInstance[1]}`);
+  const won = responses.findIndex((r) => r.status === 201);
+  console.log(`race (${store!.kind}): ${count} creates over 2 processes → ${JSON.stringify(counts)}; the 201 came from instance ${won < 0 ? '-' : 'AB'[won % 2]}`);
+  assert.deepEqual(responses.filter((r) => r.status >= 500).map((r) => `${r.status} ${r.text}`), [], 'no 5xx');
+  return { responses, counts };
+}
 
-  const errors5xx = responses.filter((r) => r.status >= 500);
-  assert.deepEqual(errors5xx.map((r) => `${r.status} ${r.text}`), []);
+async function rowsOf(tag: string) {
+  const rows = await queryStore<{ id: number | string; name: string; url: string }>(
+    store!,
+    `select l.id, l.name, l.url from release_links l join releases r on r.id = l.release_id where r.tag_name = '${tag}'`,
+  );
+  return rows.map((r) => ({ id: Number(r.id), name: r.name, url: r.url }));
+}
+
+test(`${CREATES} concurrent creates of one link name across two processes: one 201, the rest 400 name taken`, { timeout: 120_000 }, async () => {
+  // Same name, a distinct url each: the name is the only thing that clashes.
+  const { responses, counts } = await race('v1.0', CREATES, (i) => ({ name: 'linux-amd64', url: `https://example.com/race/${i}` }));
   assert.equal(counts[201], 1);
   assert.equal(counts[400], CREATES - 1);
   for (const r of responses.filter((x) => x.status === 400)) {
@@ -46,10 +64,25 @@ test(`${CREATES} concurrent creates of one link name across two processes: one 2
   }
 
   const winner = responses.find((r) => r.status === 201)!.body;
-  const rows = await queryStore<{ id: number; name: string; url: string }>(store, 'select id, name, url from release_links');
-  assert.deepEqual(rows.map((r) => ({ id: Number(r.id), name: r.name, url: r.url })), [{ id: winner.id, name: 'linux-amd64', url: winner.url }]);
+  assert.deepEqual(await rowsOf('v1.0'), [{ id: winner.id, name: 'linux-amd64', url: winner.url }]);
   for (const instance of instances) {
-    const list = await instance.request('GET', linksPath, { token: ROOT_TOKEN });
+    const list = await instance.request('GET', `/api/v4/projects/${projectId}/releases/v1.0/assets/links`, { token: ROOT_TOKEN });
     assert.deepEqual(list.body, [winner]);
   }
+});
+
+test(`${SAME_URL_CREATES} concurrent creates of one name and url: one 201, every other answer the same as a later duplicate's`, { timeout: 120_000 }, async () => {
+  const link = { name: 'darwin-arm64', url: 'https://example.com/race/darwin-arm64' };
+  const { responses, counts } = await race('v2.0', SAME_URL_CREATES, () => link);
+  assert.equal(counts[201], 1);
+  assert.equal(counts[400], SAME_URL_CREATES - 1);
+
+  // The body a duplicate gets with no race at all: losers of the race get exactly this.
+  const later = await instances[0].request('POST', `/api/v4/projects/${projectId}/releases/v2.0/assets/links`, { token: ROOT_TOKEN, json: link });
+  assert.equal(later.status, 400);
+  assert.deepEqual(Object.keys(later.body.message).sort(), ['name', 'url']);
+  for (const r of responses.filter((x) => x.status === 400)) assert.deepEqual(r.body, later.body);
+
+  const winner = responses.find((r) => r.status === 201)!.body;
+  assert.deepEqual(await rowsOf('v2.0'), [{ id: winner.id, ...link }]);
 });

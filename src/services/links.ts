@@ -30,8 +30,19 @@ async function assertValid(ctx: Ctx, releaseId: number, fields: LinkFields, exce
   if (Object.keys(errors).length) throw invalid(errors);
 }
 
-function raceError(error: unknown): unknown {
+/**
+ * A unique index stopped a write that raced another one. That one is committed by now (PostgreSQL
+ * waits for it before reporting; SQLite writers take turns), so the clash check sees it and the
+ * answer is GitLab's full error list, the same body as when the requests come one after another.
+ */
+async function raceError(ctx: Ctx, releaseId: number, fields: LinkFields, error: unknown, exceptId?: number): Promise<unknown> {
   if (!isUniqueViolation(error)) return error;
+  try {
+    await assertValid(ctx, releaseId, fields, exceptId);
+  } catch (clash) {
+    return clash;
+  }
+  // The other write is gone again (deleted meanwhile): name the index that stopped this one.
   for (const field of ['url', 'name', 'filepath']) {
     if (violates(error, 'release_links', field)) return invalid({ [field]: ['has already been taken'] });
   }
@@ -94,7 +105,7 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
       return json;
     });
   } catch (error) {
-    throw raceError(error);
+    throw await raceError(ctx, access.release.id, fields, error);
   }
 }
 
@@ -120,7 +131,7 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
     });
     return linkEntity(updated, contextOf(ctx, access));
   } catch (error) {
-    throw raceError(error);
+    throw await raceError(ctx, access.release.id, fields, error, link.id);
   }
 }
 

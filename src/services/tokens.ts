@@ -11,7 +11,14 @@ import type { DB } from '../store/schema.js';
 
 export const SCOPES = ['api', 'read_api', 'read_user', 'read_repository', 'write_repository'] as const;
 
-/** Only this digest is stored: a leaked database reveals no usable token. */
+/**
+ * Only this digest is stored: a leaked database reveals no usable token.
+ * No secret is ever compared in code (so no timingSafeEqual): a token is found by the digest of
+ * what the client sent, through the unique index on token_digest. The index compares SHA-256
+ * digests of the client's own guess, and the time that takes could tell at most how many leading
+ * characters of that digest match a stored one, which, SHA-256 being preimage-resistant, says
+ * nothing about any token. Job tokens are looked up the same way.
+ */
 export const tokenDigest = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export const generateToken = () => `rlpat-${randomBytes(20).toString('base64url')}`;
