@@ -93,8 +93,39 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
 const word = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/);
 const slug = fc.tuple(word, fc.nat(1_000_000)).map(([w, n]) => `${w}-${n}`);
 
+/** Valid values only, for well-formed requests that should get through and write. */
+function cleanString(field: string, pools: Pools): fc.Arbitrary<string> | undefined {
+  switch (field) {
+    case 'name':
+    case 'username':
+    case 'path':
+      return slug;
+    case 'url':
+      return slug.map((s) => `https://example.com/${s}`);
+    case 'filepath':
+    case 'direct_asset_path':
+      return slug.map((s) => `/bin/${s}`);
+    case 'tag_name':
+      return fc.oneof(fromPool(pools.tags), slug.map((s) => `v${s}`));
+    case 'ref':
+      return fc.constant('main');
+    case 'released_at':
+      return fc.date({ min: new Date('2000-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
+    case 'expires_at':
+      return fc.constant(new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
+    case 'password':
+      return fc.constant('secret-password');
+    case 'scopes':
+      return fc.constant('api');
+    default:
+      return undefined;
+  }
+}
+
 /** Plausible values for the body fields routes take, so many requests pass validation and write. */
-function fieldString(field: string, pools: Pools): fc.Arbitrary<string> {
+function fieldString(field: string, pools: Pools, clean = false): fc.Arbitrary<string> {
+  const valid = clean ? cleanString(field, pools) : undefined;
+  if (valid) return valid;
   switch (field) {
     case 'name':
       return fc.oneof(slug, fromPool(pools.protectedNames), fc.string({ minLength: 1, maxLength: 40 }));
@@ -210,7 +241,7 @@ function fromSchema(schema: JsonSchema, field: string, pools: Pools, clean: bool
       case 'boolean':
         return fc.boolean();
       case 'string':
-        return fieldString(field, pools);
+        return fieldString(field, pools, clean);
       default:
         return fc.jsonValue({ maxDepth: 2 });
     }
@@ -262,6 +293,16 @@ const RAW_FORMS = [
   Array.from({ length: 12_000 }, (_, i) => `k${i}=v`).join('&'),
 ];
 
+/** Rails-style form encoding; qs overflows the stack on arrays of many thousands, which get a flat form. */
+function formOf(value: unknown): string {
+  try {
+    return qs.stringify(value);
+  } catch {
+    const flat = value && typeof value === 'object' ? Object.entries(value).map(([k, v]) => [k, JSON.stringify(v) ?? '']) : [['value', String(value)]];
+    return new URLSearchParams(flat).toString();
+  }
+}
+
 function invalidUtf8(json: string, at: number): Buffer {
   const b = Buffer.from(json, 'utf8');
   const i = b.length ? at % b.length : 0;
@@ -278,7 +319,7 @@ function bodyArb(route: RouteEntry | undefined, pools: Pools): fc.Arbitrary<Body
   return fc.oneof(
     { weight: 3, arbitrary: fc.constant<Body>({}) },
     { weight: 14, arbitrary: json.map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? 'null') })) },
-    { weight: 5, arbitrary: withExtras.map((v) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(qs.stringify(v)) })) },
+    { weight: 5, arbitrary: withExtras.map((v) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) })) },
     // Truncated JSON.
     { weight: 2, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => { const s = JSON.stringify(v) ?? 'null'; return { contentType: 'application/json', bytes: Buffer.from(s.slice(0, n % Math.max(1, s.length))) }; }) },
     // Duplicate keys: the first copy says one thing, the rest another.
@@ -438,11 +479,14 @@ export function requestArb(routes: readonly RouteEntry[], pools: Pools): fc.Arbi
     const body = fc.tuple(value, fc.nat(4)).map(([v, roll]): Body => {
       if (v === undefined) return {};
       return roll === 0
-        ? { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(qs.stringify(v)) }
+        ? { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) }
         : { contentType: 'application/json', bytes: Buffer.from(JSON.stringify(v)) };
     });
-    return fc.record({ method: fc.constant(route.method), path: pathArb(route, pools, true), query: fc.constant(''), headers: privileged, body })
+    const arbitrary = fc.record({ method: fc.constant(route.method), path: pathArb(route, pools, true), query: fc.constant(''), headers: privileged, body })
       .map((r) => build(`${route.method} ${route.url}`, r));
+    // Writes weigh more: they are where a half-done change could hide; link writes most of all.
+    const weight = ['GET', 'HEAD'].includes(route.method) ? 1 : route.url.includes('/assets/links') ? 10 : 3;
+    return { weight, arbitrary };
   }));
   const random = fc.record({
     method: fc.constantFrom(...OTHER_METHODS),
