@@ -91,11 +91,20 @@ test(`${TOTAL} generated requests on every route: documented statuses, GitLab bo
         learn(pools, `${request.method} ${request.target.replace(/^\S+ /, '')}`, res);
       }
       const now = await countRows(server.running.store.db);
-      for (const p of accountingProblems(counts, now, effects)) problems.push(`partial or unexplained write: ${p}`);
+      const unexplained = accountingProblems(counts, now, effects);
+      for (const p of unexplained) problems.push(`partial or unexplained write: ${p}`);
+      if (unexplained.length) {
+        // The burst's successful writes, to tell which response did not say what it did.
+        for (const { request, res } of results) {
+          if (res && res.status < 300 && !['GET', 'HEAD'].includes(request.method)) {
+            problems.push(`  written in this burst: ${res.status} ${request.method} ${request.path.slice(0, 120)} → ${res.text.slice(0, 200)}`);
+          }
+        }
+      }
       counts = now;
       problems.push(...(await invariantProblems()));
       checkMs += Date.now() - checked;
-      if (problems.length) assert.fail(`${problems.length} problems, first ones:\n${problems.slice(0, 4).map((p) => p.slice(0, 900)).join('\n')}`);
+      if (problems.length) assert.fail(`${problems.length} problems, first ones:\n${problems.slice(0, 12).map((p) => p.slice(0, 900)).join('\n')}`);
     }),
     { numRuns: Math.ceil(TOTAL / BURST), seed: SEED, endOnFailure: true },
   );

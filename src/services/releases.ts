@@ -230,16 +230,18 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
 
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
-  const json = (await present(ctx, view, [release]))[0];
-  await ctx.write(async (trx) => {
+  return ctx.write(async (trx) => {
     const before = await lockedRelease(trx, release.id);
-    // Already gone: a concurrent delete removed it and recorded the event.
-    if (!before) return;
+    // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
+    if (!before) throw notFoundPlain();
+    // Read under the lock, so the answer lists exactly the links the delete takes along, even a
+    // link created a moment before (link creates take the same lock).
+    const json = (await present({ ...ctx, db: trx }, view, [before]))[0];
     const beforeSnapshot = await releaseSnapshot(trx, before);
     await releases.deleteRelease(trx, release.id);
     await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
+    return json;
   });
-  return json;
 }
 
 export async function latestReleaseTag(ctx: Ctx, projectRef: string): Promise<{ view: ProjectView; release: Release }> {

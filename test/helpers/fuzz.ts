@@ -575,6 +575,8 @@ const exact = (n: number): [number, number] => [n, n];
  */
 export function effectOf(target: string, method: string, res: RawResponse): Delta | 'unknown' {
   if (res.status >= 300 || method === 'GET' || method === 'HEAD') return {};
+  // An Idempotency-Key replay answers the first response again and writes nothing new.
+  if (res.headers['idempotent-replayed'] === 'true') return {};
   const body = res.json as Record<string, any>;
   switch (`${method} ${target.replace(/^\S+ /, '')}`) {
     case 'POST /api/v4/users':
