@@ -3,7 +3,8 @@ import { forbidden, notFound, unauthorized } from '../errors.js';
 import { personalAccessTokenEntity } from '../entities/token.js';
 import { canAdminUsers, type Actor } from '../policy.js';
 import { now } from '../store/errors.js';
-import { findTokenByDigest, insertToken, touchToken } from '../store/tokens.js';
+import { authGeneration } from '../store/auth-changes.js';
+import { findTokenByDigest, insertToken, touchToken, type TokenWithUser } from '../store/tokens.js';
 import { findUser } from '../store/users.js';
 import type { Ctx } from './context.js';
 import type { Kysely } from 'kysely';
@@ -54,18 +55,86 @@ export async function createPersonalAccessToken(ctx: Ctx, userId: number, input:
 
 const LAST_USED_INTERVAL_MS = 60_000;
 
+/**
+ * Token lookups are cached briefly by digest: a CI burst sends the same token many times a second.
+ * An entry lives at most TOKEN_CACHE_MS from the moment its lookup started, so a token revoked (or a
+ * user blocked) by another instance stops working within that time; on this instance any write to
+ * users or tokens (store/auth-changes.ts) drops every entry at once. Unknown tokens are not cached.
+ */
+export const TOKEN_CACHE_MS = 1000;
+const TOKEN_CACHE_MAX = 10_000;
+
+interface CachedToken {
+  found: TokenWithUser;
+  actor: Actor;
+  fetchedAt: number;
+  generation: number;
+}
+
+interface TokenCache {
+  entries: Map<string, CachedToken>;
+  /** Lookups under way: a burst of requests with one token makes one query (and one touch). */
+  inFlight: Map<string, { generation: number; lookup: Promise<CachedToken | undefined> }>;
+}
+
+const tokenCaches = new WeakMap<Kysely<DB>, TokenCache>();
+
+function lookUp(db: Kysely<DB>, digest: string): Promise<CachedToken | undefined> {
+  let cache = tokenCaches.get(db);
+  if (!cache) tokenCaches.set(db, (cache = { entries: new Map(), inFlight: new Map() }));
+  const hit = cache.entries.get(digest);
+  if (hit && hit.generation === authGeneration() && Date.now() - hit.fetchedAt < TOKEN_CACHE_MS) return Promise.resolve(hit);
+  // Join a lookup under way only if nothing changed since it started.
+  const pending = cache.inFlight.get(digest);
+  if (pending && pending.generation === authGeneration()) return pending.lookup;
+  const { entries, inFlight } = cache;
+  const mine = { generation: authGeneration(), lookup: fetchToken(db, entries, digest) };
+  inFlight.set(digest, mine);
+  void mine.lookup.finally(() => {
+    if (inFlight.get(digest) === mine) inFlight.delete(digest);
+  }).catch(() => {});
+  return mine.lookup;
+}
+
+async function fetchToken(db: Kysely<DB>, cache: Map<string, CachedToken>, digest: string): Promise<CachedToken | undefined> {
+  const started = Date.now();
+  const generation = authGeneration();
+  const found = await findTokenByDigest(db, digest);
+  if (!found) {
+    cache.delete(digest);
+    return undefined;
+  }
+  const entry: CachedToken = {
+    found,
+    actor: { user: found.user, scopes: found.token.scopes.split(' '), kind: 'personal' },
+    fetchedAt: started,
+    generation,
+  };
+  // A write that landed while we read may have been missed by the read: then do not keep it.
+  if (generation === authGeneration()) {
+    if (cache.size >= TOKEN_CACHE_MAX) {
+      for (const [key, value] of cache) if (started - value.fetchedAt >= TOKEN_CACHE_MS) cache.delete(key);
+      if (cache.size >= TOKEN_CACHE_MAX) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(digest, entry);
+  }
+  return entry;
+}
+
 /** Resolves a personal access token to its actor; unknown, revoked and expired tokens are 401. */
 export async function actorForPersonalToken(db: Kysely<DB>, token: string): Promise<Actor> {
-  const found = await findTokenByDigest(db, tokenDigest(token));
-  if (!found) throw unauthorized();
-  const { token: pat, user } = found;
-  const today = new Date().toISOString().slice(0, 10);
-  if (pat.revoked === 1 || (pat.expires_at !== null && pat.expires_at <= today)) throw unauthorized();
+  const entry = await lookUp(db, tokenDigest(token));
+  if (!entry) throw unauthorized();
+  const { token: pat, user } = entry.found;
+  const at = now();
+  // Expiry is judged on every use, cached or not: a token expires at midnight, not a second later.
+  if (pat.revoked === 1 || (pat.expires_at !== null && pat.expires_at <= at.slice(0, 10))) throw unauthorized();
   if (user.state !== 'active') throw unauthorized();
   // Writing on every request would turn each read into a write; once a minute is enough to audit.
-  const at = now();
   if (!pat.last_used_at || Date.parse(at) - Date.parse(pat.last_used_at) > LAST_USED_INTERVAL_MS) {
+    // Set first, so the requests that arrive while this write runs do not repeat it.
+    pat.last_used_at = at;
     await touchToken(db, pat.id, at);
   }
-  return { user, scopes: pat.scopes.split(' '), kind: 'personal' };
+  return entry.actor;
 }

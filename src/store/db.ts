@@ -6,6 +6,9 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
 import { currentSchemaIntrospection } from './introspector.js';
 import { reconnecting } from './reconnect.js';
+import { authChangesPlugin, noteCommit } from './auth-changes.js';
+import { groupCommit } from './group-commit.js';
+import { withStatementCache } from './sqlite-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -43,16 +46,19 @@ function openSqlite(file: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [authChangesPlugin] });
+  // Writes of one event-loop turn share a transaction and its fsync: see group-commit.ts.
+  const commits = groupCommit(db);
   return {
     db,
     dialect: 'sqlite',
     sqlite: database,
-    write: (work) => db.transaction().execute(work),
+    write: (work) => noteCommit(() => commits.write(work)),
     async ping() {
       database.prepare('select 1').get();
     },
     async close() {
+      await commits.idle();
       await db.destroy();
     },
   };
@@ -86,12 +92,12 @@ function openPostgres(url: string, max: number): Store {
   // Nor may a checked-out one: pg-pool listens for errors only on idle clients, and an 'error'
   // event without a listener throws. The query in flight still fails and is handled (reconnect.ts).
   pool.on('connect', (client) => client.on('error', () => {}));
-  const db = new Kysely<DB>({ dialect: currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool }))) });
+  const db = new Kysely<DB>({ dialect: currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool }))), plugins: [authChangesPlugin] });
   return {
     db,
     dialect: 'postgres',
     pool,
-    write: (work) => db.transaction().execute(work),
+    write: (work) => noteCommit(() => db.transaction().execute(work)),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -1,21 +1,32 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schema.js';
 import type { Page } from '../http/pagination.js';
+import { prepared } from './prepared.js';
+
+const linkPage = prepared((db, releaseId: number, limit: number, offset: number) =>
+  db
+    .selectFrom('release_links')
+    .selectAll()
+    .where('release_id', '=', releaseId)
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset),
+);
+
+const linkCount = prepared((db, releaseId: number) =>
+  db.selectFrom('release_links').select(sql<string>`count(*)`.as('n')).where('release_id', '=', releaseId),
+);
+
+/** How many links a release has. */
+export async function countLinks(db: Kysely<DB>, releaseId: number): Promise<number> {
+  const [count] = await linkCount(db, releaseId);
+  return Number(count.n);
+}
 
 export async function listLinks(db: Kysely<DB>, releaseId: number, page: Page): Promise<{ rows: ReleaseLink[]; total: number }> {
-  const [rows, count] = await Promise.all([
-    db
-      .selectFrom('release_links')
-      .selectAll()
-      .where('release_id', '=', releaseId)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(page.perPage)
-      .offset(page.offset)
-      .execute(),
-    db.selectFrom('release_links').select(sql<string>`count(*)`.as('n')).where('release_id', '=', releaseId).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  const [rows, total] = await Promise.all([linkPage(db, releaseId, page.perPage, page.offset), countLinks(db, releaseId)]);
+  return { rows, total };
 }
 
 /** Links of many releases at once, newest first, for release lists. */
@@ -30,14 +41,35 @@ export async function linksOfReleases(db: Kysely<DB>, releaseIds: number[]): Pro
     .execute();
 }
 
+const linkById = prepared((db, releaseId: number, linkId: number) =>
+  db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('id', '=', linkId),
+);
+
 export async function findLink(db: Kysely<DB>, releaseId: number, linkId: number): Promise<ReleaseLink | undefined> {
   if (linkId > 2147483647) return undefined;
-  return db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('id', '=', linkId).executeTakeFirst();
+  return (await linkById(db, releaseId, linkId))[0];
 }
 
 export async function findLinkByFilepath(db: Kysely<DB>, releaseId: number, filepath: string): Promise<ReleaseLink | undefined> {
   return db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('filepath', '=', filepath).executeTakeFirst();
 }
+
+// One shape for every combination: a field not given is compared with NULL, which matches nothing.
+// Each branch repeats release_id so that each is one probe of its unique index (release_id, field),
+// instead of a walk through all the release's links.
+const clashes = prepared((db, releaseId: number, name: string | null, url: string | null, filepath: string | null, exceptId: number) =>
+  db
+    .selectFrom('release_links')
+    .select(['name', 'url', 'filepath'])
+    .where((e) =>
+      e.or([
+        e.and([e('release_id', '=', releaseId), e('name', '=', name)]),
+        e.and([e('release_id', '=', releaseId), e('url', '=', url)]),
+        e.and([e('release_id', '=', releaseId), e('filepath', '=', filepath)]),
+      ]),
+    )
+    .where('id', '!=', exceptId),
+);
 
 /** Other links of the release that already use this name, url or filepath. */
 export async function findClashes(
@@ -46,29 +78,27 @@ export async function findClashes(
   values: { name?: string; url?: string; filepath?: string | null },
   exceptId?: number,
 ): Promise<Pick<ReleaseLink, 'name' | 'url' | 'filepath'>[]> {
-  return db
-    .selectFrom('release_links')
-    .select(['name', 'url', 'filepath'])
-    .where('release_id', '=', releaseId)
-    .where((e) => {
-      const any = [];
-      if (values.name !== undefined) any.push(e('name', '=', values.name));
-      if (values.url !== undefined) any.push(e('url', '=', values.url));
-      if (values.filepath != null) any.push(e('filepath', '=', values.filepath));
-      return any.length ? e.or(any) : e.val(false);
-    })
-    .$if(exceptId !== undefined, (q) => q.where('id', '!=', exceptId!))
-    .execute();
+  if (values.name === undefined && values.url === undefined && values.filepath == null) return [];
+  // Ids start at 1, so 0 excludes nothing.
+  return clashes(db, releaseId, values.name ?? null, values.url ?? null, values.filepath ?? null, exceptId ?? 0);
 }
 
-export async function insertLink(db: Kysely<DB>, values: NewReleaseLink): Promise<ReleaseLink> {
-  return db.insertInto('release_links').values(values).returningAll().executeTakeFirstOrThrow();
+const insertLinkRow = prepared(
+  (db, release_id: number, name: string, url: string, filepath: string | null, link_type: string, created_at: string, updated_at: string) =>
+    db.insertInto('release_links').values({ release_id, name, url, filepath, link_type, created_at, updated_at }).returningAll(),
+);
+
+export async function insertLink(db: Kysely<DB>, v: NewReleaseLink): Promise<ReleaseLink> {
+  const [row] = await insertLinkRow(db, v.release_id, v.name, v.url, v.filepath ?? null, v.link_type, v.created_at, v.updated_at);
+  return row;
 }
 
 export async function updateLink(db: Kysely<DB>, id: number, values: ReleaseLinkUpdate): Promise<ReleaseLink> {
   return db.updateTable('release_links').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+const deleteLinkRow = prepared((db, id: number) => db.deleteFrom('release_links').where('id', '=', id));
+
 export async function deleteLink(db: Kysely<DB>, id: number): Promise<void> {
-  await db.deleteFrom('release_links').where('id', '=', id).execute();
+  await deleteLinkRow(db, id);
 }

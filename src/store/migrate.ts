@@ -3,6 +3,7 @@ import type { Store } from './db.js';
 import { init } from './migrations/001_init.js';
 import { jobTokens } from './migrations/002_job_tokens.js';
 import { auditIdempotency } from './migrations/003_audit_idempotency.js';
+import { perfIndexes } from './migrations/004_perf_indexes.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -12,6 +13,7 @@ function provider(store: Store): MigrationProvider {
         '001_init': init(store.dialect),
         '002_job_tokens': jobTokens(store.dialect),
         '003_audit_idempotency': auditIdempotency(store.dialect),
+        '004_perf_indexes': perfIndexes(store.dialect),
       };
     },
   };

@@ -1,9 +1,12 @@
 import { sql, type Kysely } from 'kysely';
+import { prepared } from './prepared.js';
 import type { DB, ProtectedTag } from './schema.js';
 import type { Page } from '../http/pagination.js';
 
+const protectedTagsOf = prepared((db, projectId: number) => db.selectFrom('protected_tags').selectAll().where('project_id', '=', projectId));
+
 export async function listAllProtectedTags(db: Kysely<DB>, projectId: number): Promise<ProtectedTag[]> {
-  return db.selectFrom('protected_tags').selectAll().where('project_id', '=', projectId).execute();
+  return protectedTagsOf(db, projectId);
 }
 
 export async function listProtectedTags(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: ProtectedTag[]; total: number }> {

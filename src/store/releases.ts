@@ -1,10 +1,15 @@
 import { sql, type Kysely } from 'kysely';
+import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
 import type { Page } from '../http/pagination.js';
 
+const releaseByTag = prepared((db, projectId: number, tagName: string) =>
+  db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName),
+);
+
 export async function findRelease(db: Kysely<DB>, projectId: number, tagName: string): Promise<Release | undefined> {
-  return db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName).executeTakeFirst();
+  return (await releaseByTag(db, projectId, tagName))[0];
 }
 
 export async function latestRelease(db: Kysely<DB>, projectId: number): Promise<Release | undefined> {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { prepared } from './prepared.js';
 import type { DB, PersonalAccessToken, User } from './schema.js';
 
 export interface TokenWithUser {
@@ -6,8 +7,8 @@ export interface TokenWithUser {
   user: User;
 }
 
-export async function findTokenByDigest(db: Kysely<DB>, digest: string): Promise<TokenWithUser | undefined> {
-  const row = await db
+const tokenByDigest = prepared((db, digest: string) =>
+  db
     .selectFrom('personal_access_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
     .selectAll('u')
@@ -21,8 +22,11 @@ export async function findTokenByDigest(db: Kysely<DB>, digest: string): Promise
       't.last_used_at as t_last_used_at',
       't.created_at as t_created_at',
     ])
-    .where('t.token_digest', '=', digest)
-    .executeTakeFirst();
+    .where('t.token_digest', '=', digest),
+);
+
+export async function findTokenByDigest(db: Kysely<DB>, digest: string): Promise<TokenWithUser | undefined> {
+  const [row] = await tokenByDigest(db, digest);
   if (!row) return undefined;
   const { t_id, t_name, t_token_digest, t_scopes, t_expires_at, t_revoked, t_last_used_at, t_created_at, ...user } = row;
   return {

@@ -1,0 +1,46 @@
+import { createQueryId, type CompiledQuery, type Compilable, type Kysely } from 'kysely';
+import type { DB } from './schema.js';
+
+// Building a Kysely query and compiling it to SQL costs more per request than the indexed lookup
+// it runs. For the queries on the hot path, `prepared` builds and compiles once per dialect, with
+// markers standing for the arguments, and afterwards only puts the arguments in the markers'
+// places. (SQLite then also reuses the prepared statement: see sqlite-statements.ts.)
+//
+// Rule for `build`: use each argument only as a value in the query (where, values, set...), never
+// in JavaScript logic (if, Number(), string operations): at compile time it holds a marker.
+
+const MARKER = '\u0000relinks-arg:';
+
+interface Entry {
+  query: CompiledQuery;
+  /** For each SQL parameter, the argument it takes, or -1 for a constant compiled into the query. */
+  slots: number[];
+}
+
+/** Compiled SQL depends only on the dialect, named by its adapter's class. */
+const dialectOf = (db: Kysely<DB>): object => db.getExecutor().adapter.constructor;
+
+export function prepared<A extends unknown[], R>(build: (db: Kysely<DB>, ...args: A) => Compilable<R>) {
+  const byDialect = new Map<object, Entry>();
+
+  function entryFor(db: Kysely<DB>, arity: number): Entry {
+    const dialect = dialectOf(db);
+    let entry = byDialect.get(dialect);
+    if (!entry) {
+      const markers = Array.from({ length: arity }, (_, i) => `${MARKER}${i}`) as unknown as A;
+      const query = build(db, ...markers).compile();
+      const slots = query.parameters.map((p) => (typeof p === 'string' && p.startsWith(MARKER) ? Number(p.slice(MARKER.length)) : -1));
+      entry = { query, slots };
+      byDialect.set(dialect, entry);
+    }
+    return entry;
+  }
+
+  /** Runs the query with these arguments; resolves to its rows. */
+  return async function run(db: Kysely<DB>, ...args: A): Promise<R[]> {
+    const { query, slots } = entryFor(db, args.length);
+    const parameters = slots.map((slot, i) => (slot >= 0 ? args[slot] : query.parameters[i]));
+    const result = await db.executeQuery<R>({ query: query.query, sql: query.sql, parameters, queryId: createQueryId() });
+    return result.rows;
+  };
+}
