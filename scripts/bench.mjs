@@ -322,6 +322,50 @@ async function load({ url, connections, duration, amount, requests, headers, pid
   };
 }
 
+// ---------------------------------------------------------------- durable commits/s (SQLite)
+
+/**
+ * Units of work per second through one SQLite store, `writers` at a time, each unit inserting one
+ * row and waiting for its durable commit: one transaction (and fsync) per unit, as before group
+ * commit, against Store.write (group commit).
+ */
+async function measureCommits(seconds, writers) {
+  const { openStore } = await import(path.join(root, 'dist/store/db.js'));
+  const { migrate } = await import(path.join(root, 'dist/store/migrate.js'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-commits-'));
+  const store = openStore({ databaseUrl: `sqlite:${path.join(dir, 'commits.db')}` });
+  try {
+    await migrate(store);
+    let n = 0;
+    const unit = (trx) => {
+      const name = `writer-${n++}`;
+      return trx
+        .insertInto('users')
+        .values({ username: name, username_key: name, name, email: `${name}@example.com`, email_key: `${name}@example.com`, is_admin: 0, state: 'active', password_digest: null, namespace_id: null, created_at: new Date().toISOString() })
+        .execute();
+    };
+    const run = async (label, write) => {
+      let done = 0;
+      const until = Date.now() + seconds * 1000;
+      const started = process.hrtime.bigint();
+      await Promise.all(Array.from({ length: writers }, async () => {
+        while (Date.now() < until) {
+          await write(unit);
+          done++;
+        }
+      }));
+      const elapsed = Number(process.hrtime.bigint() - started) / 1e9;
+      return { label, perSecond: done / elapsed };
+    };
+    const before = await run('one transaction per unit', (work) => store.db.transaction().execute(work));
+    const after = await run('group commit (Store.write)', (work) => store.write(work));
+    return [before, after];
+  } finally {
+    await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // ---------------------------------------------------------------- the run
 
 async function seed(base, store) {
@@ -463,7 +507,7 @@ async function measureAll({ relinks, bare, seeded, opts, label }) {
     const sampler = setInterval(() => { peakUnderLoad = Math.max(peakUnderLoad, memoryOf(relinks.child.pid).current); }, 200);
     const r = await load({ pid: relinks.child.pid, url: relinks.base, connections: opts.connections, duration: opts.duration, amount, headers, requests: c.requests(true) });
     clearInterval(sampler);
-    rows.push({ name: c.name, bytes: Buffer.byteLength(sample.text), bare: b, relinks: r, ratio: r.rps / b.rps });
+    rows.push({ name: c.name, bytes: Buffer.byteLength(sample.text), bare: b, relinks: r, ratio: r.rps / b.rps, cpuRatio: b.cpuUs / r.cpuUs });
   }
   const mem = memoryOf(relinks.child.pid);
   return { label, rows, peakRss: mem.peak, peakUnderLoad };
@@ -474,7 +518,7 @@ const f2 = (x) => (Number.isFinite(x) ? x.toFixed(2) : '-');
 
 function printTable(result, opts) {
   console.log(`\n## ${result.label}`);
-  const head = ['case', 'body B', 'bare req/s', 'p50', 'p99', 'cpu µs', 'relinks req/s', 'p50', 'p99', 'cpu µs', 'non-2xx', 'ratio'];
+  const head = ['case', 'body B', 'bare req/s', 'p50', 'p99', 'cpu µs', 'relinks req/s', 'p50', 'p99', 'cpu µs', 'non-2xx', 'ratio', 'cpu ratio'];
   const lines = result.rows.map((r) => [
     r.name,
     String(r.bytes),
@@ -488,6 +532,7 @@ function printTable(result, opts) {
     f0(r.relinks.cpuUs),
     String(r.relinks.non2xx + r.relinks.errors),
     f2(r.ratio),
+    f2(r.cpuRatio),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const fmt = (cols) => cols.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -502,7 +547,14 @@ async function main() {
   buildIfStale();
   const store = await createStore(opts.postgres);
   console.log(`relinks benchmark: store ${store.label}, c=${opts.connections}, ${opts.duration} s per case, node ${process.version}, ${os.cpus().length} CPUs`);
-  console.log('latency in ms (p50/p99); ratio = relinks req/s / bare req/s; non-2xx counts relinks errors too');
+  console.log('latency in ms (p50/p99); cpu µs = server CPU time per answered request (/proc/<pid>/stat);');
+  console.log('ratio = relinks req/s / bare req/s; cpu ratio = bare cpu µs / relinks cpu µs; non-2xx counts relinks errors too');
+  if (!opts.postgres) {
+    const [before, after] = await measureCommits(Math.min(opts.duration, 3), opts.connections);
+    console.log(`\n## durable commits on SQLite (WAL, synchronous=FULL), ${opts.connections} writers, one row per unit`);
+    console.log(`${before.label.padEnd(28)} ${f0(before.perSecond).padStart(7)} units/s`);
+    console.log(`${after.label.padEnd(28)} ${f0(after.perSecond).padStart(7)} units/s  (${f2(after.perSecond / before.perSecond)}x)`);
+  }
   let relinks;
   let bare;
   try {
@@ -519,11 +571,13 @@ async function main() {
       console.log(`\nseeded ${releases * Math.round(opts.links / releases)} links over ${releases} releases by bulk insert in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const large = await measureAll({ relinks, bare, seeded, opts, label: `large store: +${opts.links} links over ${releases} releases` });
       printTable(large, opts);
-      console.log('\n## large vs small (req/s small / req/s large; 1.00 = no slower)');
+      console.log('\n## large vs small: how much slower relinks is on the large store (1.00 = no slower)');
+      console.log('case              by req/s  by cpu µs/req  by ratio to bare   p99 small -> large');
       for (let i = 0; i < large.rows.length; i++) {
         const s = small.rows[i];
         const l = large.rows[i];
-        console.log(`${l.name.padEnd(16)} ${f2(s.relinks.rps / l.relinks.rps)}x   p99 ${s.relinks.p99} -> ${l.relinks.p99} ms`);
+        const cols = [f2(s.relinks.rps / l.relinks.rps), f2(l.relinks.cpuUs / s.relinks.cpuUs), f2(s.ratio / l.ratio)];
+        console.log(`${l.name.padEnd(16)} ${cols[0].padStart(9)}x ${cols[1].padStart(13)}x ${cols[2].padStart(16)}x   ${s.relinks.p99} -> ${l.relinks.p99} ms`);
       }
     }
   } finally {

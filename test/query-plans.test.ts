@@ -7,6 +7,7 @@ import * as links from '../src/store/links.js';
 import { findEffectiveMember } from '../src/store/members.js';
 import { findNamespace, namespaceAccess } from '../src/store/namespaces.js';
 import { findProjectWithAccess } from '../src/store/projects.js';
+import { findProjectRelease } from '../src/store/release-access.js';
 import { listAllProtectedTags } from '../src/store/protected-tags.js';
 import { findRelease, latestRelease, listReleases } from '../src/store/releases.js';
 import type { DB } from '../src/store/schema.js';
@@ -178,6 +179,13 @@ test('project by full path, with the access level of a member', () =>
 test('project by id and by path, anonymous', async () => {
   await assertIndexed('project by id, anonymous', (db) => findProjectWithAccess(db, String(projectId), null));
   await assertIndexed('project by path, anonymous', (db) => findProjectWithAccess(db, projectPath, null));
+});
+
+test('project, access level, release and link together: the first query of every release and link request', async () => {
+  await assertIndexed('project + release by id', (db) => findProjectRelease(db, String(projectId), user.id, 'v1.0'));
+  await assertIndexed('project + release + link by id', (db) => findProjectRelease(db, String(projectId), user.id, 'v1.0', linkId));
+  await assertIndexed('project + release + link by path', (db) => findProjectRelease(db, projectPath, user.id, 'v1.0', linkId));
+  await assertIndexed('project + release + link, anonymous', (db) => findProjectRelease(db, projectPath, null, 'v1.0', linkId));
 });
 
 test('personal access token by digest, with its user', () =>

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
 import { canWriteReleases } from '../policy.js';
@@ -65,7 +65,9 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
   if (config.redisUrl) {
     // No offline queue: while Redis is away a count fails at once and the request goes through
     // (skipOnError) instead of waiting. Unreachable at start, though, is a configuration error.
-    redis = new Redis(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 5000 });
+    // Loaded only when used: ioredis alone is some 20 MB of resident memory.
+    const { Redis: RedisClient } = await import('ioredis');
+    redis = new RedisClient(config.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 1000, connectTimeout: 5000 });
     let lastWarning = 0;
     redis.on('error', (error) => {
       if (Date.now() - lastWarning < 60_000) return;

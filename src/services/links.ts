@@ -56,15 +56,15 @@ export async function listLinks(ctx: Ctx, projectRef: string, tagName: string, p
   return { items: rows.map((l) => linkEntity(l, lc)), total };
 }
 
-async function existingLink(ctx: Ctx, access: ReleaseAccess, linkId: number): Promise<ReleaseLink> {
-  const link = await links.findLink(ctx.db, access.release.id, linkId);
-  if (!link) throw notFound();
-  return link;
+/** The link asked for with the release (readableRelease's linkId), or 404. */
+function existingLink(access: ReleaseAccess): ReleaseLink {
+  if (!access.link) throw notFound();
+  return access.link;
 }
 
 export async function getLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
-  const access = await readableRelease(ctx, projectRef, tagName);
-  return linkEntity(await existingLink(ctx, access, linkId), contextOf(ctx, access));
+  const access = await readableRelease(ctx, projectRef, tagName, notFound, linkId);
+  return linkEntity(existingLink(access), contextOf(ctx, access));
 }
 
 export interface LinkParams {
@@ -88,8 +88,7 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
       // Counted under the release's row lock, so creates racing at link 999 cannot pass 1,000
       // together; a release deleted meanwhile is gone (404), not a foreign-key error.
       if (!(await lockedRelease(trx, access.release.id))) throw notFound();
-      const { total } = await links.listLinks(trx, access.release.id, { page: 1, perPage: 1, offset: 0 });
-      if (total >= MAX_LINKS_PER_RELEASE) {
+      if ((await links.countLinks(trx, access.release.id)) >= MAX_LINKS_PER_RELEASE) {
         throw invalid({ base: [`Release can have at most ${MAX_LINKS_PER_RELEASE} links`] });
       }
       const link = await links.insertLink(trx, {
@@ -110,8 +109,8 @@ export async function createLink(ctx: Ctx, projectRef: string, tagName: string, 
 }
 
 export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number, params: LinkParams) {
-  const access = await writableRelease(ctx, projectRef, tagName);
-  const link = await existingLink(ctx, access, linkId);
+  const access = await writableRelease(ctx, projectRef, tagName, notFound, linkId);
+  const link = existingLink(access);
   const fields: LinkFields = { name: params.name, url: params.url, filepath: filepathOf(params) };
   await assertValid(ctx, access.release.id, fields, link.id);
   try {
@@ -136,8 +135,8 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
 }
 
 export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
-  const access = await writableRelease(ctx, projectRef, tagName);
-  const link = await existingLink(ctx, access, linkId);
+  const access = await writableRelease(ctx, projectRef, tagName, notFound, linkId);
+  const link = existingLink(access);
   await ctx.write(async (trx) => {
     const before = await lockedLink(trx, link.id);
     // Already gone: a concurrent delete removed it and recorded the event.

@@ -3,7 +3,7 @@ import { projectEntity } from '../entities/project.js';
 import { AccessLevel, canDeleteProject, canReadGroup, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
 import { findEffectiveMember, insertMember } from '../store/members.js';
 import { findNamespace, namespaceAccess } from '../store/namespaces.js';
-import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject } from '../store/projects.js';
+import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject, type ProjectRow } from '../store/projects.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import type { Namespace } from '../store/schema.js';
 import type { Ctx } from './context.js';
@@ -11,7 +11,11 @@ import { jobScopedView } from './job-scope.js';
 
 /** The project as the actor sees it, or 404 Project Not Found when it cannot be seen: never a 403 that leaks it. */
 export async function visibleProject(ctx: Ctx, ref: string): Promise<ProjectView> {
-  const row = await findProjectWithAccess(ctx.db, ref, ctx.actor.user?.id ?? null);
+  return projectView(ctx, await findProjectWithAccess(ctx.db, ref, ctx.actor.user?.id ?? null));
+}
+
+/** visibleProject for a row already fetched (e.g. together with a release): same checks, same errors. */
+export async function projectView(ctx: Ctx, row: ProjectRow | undefined): Promise<ProjectView> {
   if (!row) throw notFound('Project');
   const { access_level, ...project } = row;
   // A job token's scope (its project and the projects that allow it) narrows what its user sees.

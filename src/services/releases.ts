@@ -7,6 +7,7 @@ import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink, linksOfReleases } from '../store/links.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
 import { lockedRelease } from '../store/audit.js';
+import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
@@ -16,20 +17,23 @@ import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
-import { visibleProject } from './projects.js';
+import { projectView, visibleProject } from './projects.js';
 
 export interface ReleaseAccess {
   view: ProjectView;
   release: Release;
+  /** The release's link of the id asked for, when one was asked for and exists. */
+  link?: ReleaseLink;
 }
 
 /** GitLab's order: project visible (404) → may read releases (403) → release exists (404 Not found). */
-export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound): Promise<ReleaseAccess> {
-  const view = await visibleProject(ctx, projectRef);
+export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound, linkId?: number): Promise<ReleaseAccess> {
+  // Project, access level, release (and link) come in one query; the checks keep GitLab's order.
+  const found = await findProjectRelease(ctx.db, projectRef, ctx.actor.user?.id ?? null, tagName, linkId);
+  const view = await projectView(ctx, found?.project);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  const release = await releases.findRelease(ctx.db, view.project.id, tagName);
-  if (!release) throw missing();
-  return { view, release };
+  if (!found?.release) throw missing();
+  return { view, release: found.release, link: found.link };
 }
 
 /** Developer and up, and allowed to create the release's tag when a protected tag rule matches it. */
@@ -40,8 +44,8 @@ export async function assertCanChangeRelease(ctx: Ctx, view: ProjectView, tagNam
 }
 
 /** `missing`: the links API says "404 Not found", the releases API "404 Not Found". */
-export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound): Promise<ReleaseAccess> {
-  const access = await readableRelease(ctx, projectRef, tagName, missing);
+export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound, linkId?: number): Promise<ReleaseAccess> {
+  const access = await readableRelease(ctx, projectRef, tagName, missing, linkId);
   await assertCanChangeRelease(ctx, access.view, tagName);
   return access;
 }

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type SQLite from 'better-sqlite3';
+import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
 import { currentSchemaIntrospection } from './introspector.js';
@@ -11,6 +12,11 @@ import { groupCommit } from './group-commit.js';
 import { withStatementCache } from './sqlite-statements.js';
 
 export type Dialect = 'sqlite' | 'postgres';
+
+// Each driver is loaded only by a store that uses it: a SQLite server does not pay pg's memory,
+// nor a PostgreSQL one better-sqlite3's (RSS is a target: see the benchmark in the README).
+const require = createRequire(import.meta.url);
+const load = <T>(name: string): T => require(name) as T;
 
 export interface Store {
   db: Kysely<DB>;
@@ -40,7 +46,7 @@ export function openStore(options: StoreOptions): Store {
 
 function openSqlite(file: string): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const database = new SQLite(file);
+  const database = new (load<typeof SQLite>('better-sqlite3'))(file);
   database.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before we answer 201 (NORMAL could lose the last commits on power loss).
   database.pragma('synchronous = FULL');
@@ -48,7 +54,18 @@ function openSqlite(file: string): Store {
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [authChangesPlugin] });
   // Writes of one event-loop turn share a transaction and its fsync: see group-commit.ts.
-  const commits = groupCommit(db);
+  const statement = (text: string) => database.prepare(text);
+  const [open, release, rollback] = [statement('savepoint unit'), statement('release unit'), statement('rollback to unit')];
+  const commits = groupCommit(db, {
+    savepoints: {
+      open: () => void open.run(),
+      release: () => void release.run(),
+      rollback: () => {
+        rollback.run();
+        release.run();
+      },
+    },
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -77,7 +94,7 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
 
 function openPostgres(url: string, max: number): Store {
   const { connectionString, schema } = parsePostgresUrl(url);
-  const pool = new pg.Pool({
+  const pool = new (load<typeof pg>('pg').Pool)({
     connectionString,
     max,
     connectionTimeoutMillis: 5000,

@@ -26,11 +26,33 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** The three savepoint statements a unit needs, run on the batch's connection. */
+export interface Savepoints {
+  open(trx: Kysely<DB>): Promise<void> | void;
+  release(trx: Kysely<DB>): Promise<void> | void;
+  rollback(trx: Kysely<DB>): Promise<void> | void;
+}
+
+/** Through Kysely: portable, and what the tests use. */
+export const kyselySavepoints: Savepoints = {
+  open: async (trx) => void (await sql`savepoint unit`.execute(trx)),
+  release: async (trx) => void (await sql`release unit`.execute(trx)),
+  rollback: async (trx) => {
+    await sql`rollback to unit`.execute(trx);
+    await sql`release unit`.execute(trx);
+  },
+};
+
 export interface GroupCommitOptions {
   /** Upper bound on units per transaction, so a long queue cannot hold reads back for long. */
   maxBatch?: number;
   /** Called after every committed batch with its size (for tests and measurements). */
   onCommit?: (size: number) => void;
+  /**
+   * How savepoints are taken. SQLite passes prepared statements on its own handle: the batch holds
+   * the only connection, so they run exactly where Kysely's would, minus its per-query overhead.
+   */
+  savepoints?: Savepoints;
 }
 
 export interface GroupCommit {
@@ -41,6 +63,7 @@ export interface GroupCommit {
 
 export function groupCommit(db: Kysely<DB>, options: GroupCommitOptions = {}): GroupCommit {
   const maxBatch = options.maxBatch ?? 256;
+  const savepoints = options.savepoints ?? kyselySavepoints;
   let queue: Pending[] = [];
   let running = false;
   let scheduled = false;
@@ -57,15 +80,14 @@ export function groupCommit(db: Kysely<DB>, options: GroupCommitOptions = {}): G
     const outcomes: Outcome[] = [];
     await db.transaction().execute(async (trx) => {
       for (const unit of batch) {
-        await sql`savepoint unit`.execute(trx);
+        await savepoints.open(trx);
         try {
           const value = await unit.work(trx);
-          await sql`release unit`.execute(trx);
+          await savepoints.release(trx);
           outcomes.push({ ok: true, value });
         } catch (error) {
           // If this throws too, the whole transaction is gone: the caller retries unit by unit.
-          await sql`rollback to unit`.execute(trx);
-          await sql`release unit`.execute(trx);
+          await savepoints.rollback(trx);
           outcomes.push({ ok: false, error });
         }
       }

@@ -6,7 +6,16 @@ export interface ProjectRow extends Project {
   access_level: number | null;
 }
 
-type ProjectKey = 'p.id' | 'p.full_path_key';
+export type ProjectKey = 'p.id' | 'p.full_path_key';
+
+/**
+ * The user's effective access level on project `p` (namespace `n`): the highest of their own
+ * membership and any ancestor group's. One correlated subquery on members(user_id, ...).
+ */
+export const accessLevelOf = (userId: number | null) =>
+  userId === null
+    ? sql<number | null>`null`
+    : sql<number | null>`(select max(m.access_level) from members m where m.user_id = ${userId} and ((m.source_type = 'Project' and m.source_id = p.id) or (m.source_type = 'Namespace' and ('/' || n.traversal_ids) like ('%/' || m.source_id || '/%'))))`;
 
 /** The project row and the user's access level; `userId` null (anonymous) has none. */
 const projectQuery = (key: ProjectKey, withUser: boolean) =>
@@ -15,24 +24,7 @@ const projectQuery = (key: ProjectKey, withUser: boolean) =>
       .selectFrom('projects as p')
       .innerJoin('namespaces as n', 'n.id', 'p.namespace_id')
       .selectAll('p')
-      .select((eb) =>
-        (!withUser
-          ? sql<number | null>`null`
-          : eb
-              .selectFrom('members as m')
-              .select((e) => e.fn.max<number>('m.access_level').as('a'))
-              .where('m.user_id', '=', userId)
-              .where((e) =>
-                e.or([
-                  e.and([e('m.source_type', '=', 'Project'), e('m.source_id', '=', e.ref('p.id'))]),
-                  e.and([
-                    e('m.source_type', '=', 'Namespace'),
-                    sql<boolean>`('/' || n.traversal_ids) like ('%/' || m.source_id || '/%')`,
-                  ]),
-                ]),
-              )
-        ).as('access_level'),
-      )
+      .select(accessLevelOf(withUser ? userId : null).as('access_level'))
       .where(key, '=', ref as never),
   );
 

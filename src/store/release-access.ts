@@ -1,0 +1,91 @@
+import { sql, type Kysely } from 'kysely';
+import { prepared } from './prepared.js';
+import { accessLevelOf, type ProjectKey, type ProjectRow } from './projects.js';
+import type { DB, Release, ReleaseLink } from './schema.js';
+
+// Every release and link request starts with the same lookups: the project with the caller's access
+// level, the release by tag, and often one link by id. Asked one after another they cost a round
+// trip each (three on PostgreSQL, three statements on SQLite); this asks them in one query, left
+// joins leaving release or link empty when they do not exist. The checks that decide between
+// 404 Project, 403 and 404 stay in the services, in GitLab's order.
+
+const RELEASE_COLUMNS = ['id', 'project_id', 'tag_name', 'name', 'description', 'author_id', 'released_at', 'created_at', 'updated_at'] as const;
+const LINK_COLUMNS = ['id', 'release_id', 'name', 'url', 'filepath', 'link_type', 'created_at', 'updated_at'] as const;
+
+// A column added to releases or release_links must be added above too: this fails to compile until it is.
+type Exhaustive<Row, Listed> = Exclude<keyof Row, Listed> extends never ? true : false;
+const releaseColumnsComplete: Exhaustive<Release, (typeof RELEASE_COLUMNS)[number]> = true;
+const linkColumnsComplete: Exhaustive<ReleaseLink, (typeof LINK_COLUMNS)[number]> = true;
+void releaseColumnsComplete;
+void linkColumnsComplete;
+
+// Joined columns come back as __r_<column> and __l_<column>, apart from the project's own.
+const aliased = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => sql.ref(`${table}.${c}`).as(`__${table}_${c}`));
+
+const query = (key: ProjectKey, withUser: boolean, withLink: boolean) =>
+  prepared((db, ref: number | string, userId: number, tagName: string, linkId: number) => {
+    const base = db
+      .selectFrom('projects as p')
+      .innerJoin('namespaces as n', 'n.id', 'p.namespace_id')
+      .leftJoin('releases as r', (join) => join.onRef('r.project_id', '=', 'p.id').on('r.tag_name', '=', tagName));
+    const withLinkJoin = withLink
+      ? base.leftJoin('release_links as l', (join) => join.onRef('l.release_id', '=', 'r.id').on('l.id', '=', linkId))
+      : base;
+    return withLinkJoin
+      .selectAll('p')
+      .select(accessLevelOf(withUser ? userId : null).as('access_level'))
+      .select(aliased('r', RELEASE_COLUMNS))
+      .$if(withLink, (q) => q.select(aliased('l', LINK_COLUMNS)))
+      .where(key, '=', ref as never);
+  });
+
+const queries = new Map<string, ReturnType<typeof query>>();
+const queryFor = (key: ProjectKey, withUser: boolean, withLink: boolean) => {
+  const name = `${key}/${withUser}/${withLink}`;
+  let q = queries.get(name);
+  if (!q) queries.set(name, (q = query(key, withUser, withLink)));
+  return q;
+};
+
+export interface ProjectReleaseRow {
+  project: ProjectRow;
+  release: Release | undefined;
+  /** Only when a link id was asked for. */
+  link: ReleaseLink | undefined;
+}
+
+const MAX_ID = 2147483647;
+
+function pick<T>(row: Record<string, unknown>, table: 'r' | 'l', columns: readonly string[]): T | undefined {
+  if (row[`__${table}_id`] === null || row[`__${table}_id`] === undefined) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const c of columns) out[c] = row[`__${table}_${c}`];
+  return out as T;
+}
+
+/**
+ * The project (by id or full path) with the user's access level, its release `tagName`, and when
+ * `linkId` is given that release's link; undefined when the project does not exist.
+ */
+export async function findProjectRelease(
+  db: Kysely<DB>,
+  ref: string,
+  userId: number | null,
+  tagName: string,
+  linkId?: number,
+): Promise<ProjectReleaseRow | undefined> {
+  const byId = /^\d+$/.test(ref);
+  if (byId && Number(ref) > MAX_ID) return undefined;
+  // An id beyond 32 bits names no link (and PostgreSQL would refuse to compare it with one).
+  const withLink = linkId !== undefined && linkId <= MAX_ID;
+  const run = queryFor(byId ? 'p.id' : 'p.full_path_key', userId !== null, withLink);
+  const [row] = (await run(db, byId ? Number(ref) : ref.toLowerCase(), userId ?? 0, tagName, withLink ? linkId! : 0)) as Record<string, unknown>[];
+  if (!row) return undefined;
+  const project: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(row)) if (!k.startsWith('__')) project[k] = v;
+  return {
+    project: project as unknown as ProjectRow,
+    release: pick<Release>(row, 'r', RELEASE_COLUMNS),
+    link: withLink ? pick<ReleaseLink>(row, 'l', LINK_COLUMNS) : undefined,
+  };
+}
