@@ -547,6 +547,8 @@ async function main() {
   buildIfStale();
   const store = await createStore(opts.postgres);
   console.log(`relinks benchmark: store ${store.label}, c=${opts.connections}, ${opts.duration} s per case, node ${process.version}, ${os.cpus().length} CPUs`);
+  // Everything shares the machine's CPUs: other work running now skews req/s (cpu µs less so).
+  console.log(`load average at start: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('latency in ms (p50/p99); cpu µs = server CPU time per answered request (/proc/<pid>/stat);');
   console.log('ratio = relinks req/s / bare req/s; cpu ratio = bare cpu µs / relinks cpu µs; non-2xx counts relinks errors too');
   if (!opts.postgres) {
@@ -580,6 +582,7 @@ async function main() {
         console.log(`${l.name.padEnd(16)} ${cols[0].padStart(9)}x ${cols[1].padStart(13)}x ${cols[2].padStart(16)}x   ${s.relinks.p99} -> ${l.relinks.p99} ms`);
       }
     }
+    console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     if (bare) bare.child.kill('SIGKILL');
     if (relinks) await stopRelinks(relinks.child);

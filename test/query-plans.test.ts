@@ -195,8 +195,10 @@ test('release by project and tag', () => assertIndexed('release by tag', (db) =>
 
 test('link by id within its release', () => assertIndexed('link by id', (db) => links.findLink(db, releaseId, linkId)));
 
-test('a page of links, newest first, and their count', () =>
-  assertIndexed('link page', (db) => links.listLinks(db, releaseId, page), { ordered: true }));
+test('a page of links, newest first, and their count (past the last page too)', async () => {
+  await assertIndexed('link page', (db) => links.listLinks(db, releaseId, page), { ordered: true });
+  await assertIndexed('link page past the end', (db) => links.listLinks(db, releaseId, { page: 100, perPage: 20, offset: 1980 }), { ordered: true });
+});
 
 test('the uniqueness check of a new or changed link probes the unique indexes, not the whole release', async () => {
   // A release may hold 1000 links: walking them all on every create would grow with the release.

@@ -3,10 +3,13 @@ import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schem
 import type { Page } from '../http/pagination.js';
 import { prepared } from './prepared.js';
 
+// The page carries the release's link count in every row (an uncorrelated subquery, computed
+// once), so a page is one query; only a page past the end, which has no row, asks for the count.
 const linkPage = prepared((db, releaseId: number, limit: number, offset: number) =>
   db
     .selectFrom('release_links')
     .selectAll()
+    .select((eb) => eb.selectFrom('release_links as c').select(sql<string>`count(*)`.as('n')).where('c.release_id', '=', releaseId).as('__total'))
     .where('release_id', '=', releaseId)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
@@ -25,8 +28,9 @@ export async function countLinks(db: Kysely<DB>, releaseId: number): Promise<num
 }
 
 export async function listLinks(db: Kysely<DB>, releaseId: number, page: Page): Promise<{ rows: ReleaseLink[]; total: number }> {
-  const [rows, total] = await Promise.all([linkPage(db, releaseId, page.perPage, page.offset), countLinks(db, releaseId)]);
-  return { rows, total };
+  const found = await linkPage(db, releaseId, page.perPage, page.offset);
+  if (found.length === 0) return { rows: [], total: await countLinks(db, releaseId) };
+  return { rows: found.map(({ __total, ...link }) => link), total: Number(found[0].__total) };
 }
 
 /** Links of many releases at once, newest first, for release lists. */
@@ -46,7 +50,8 @@ const linkById = prepared((db, releaseId: number, linkId: number) =>
 );
 
 export async function findLink(db: Kysely<DB>, releaseId: number, linkId: number): Promise<ReleaseLink | undefined> {
-  if (linkId > 2147483647) return undefined;
+  // Ids are positive 32-bit integers on PostgreSQL; anything else names no link (and would be an error there).
+  if (linkId < 1 || linkId > 2147483647) return undefined;
   return (await linkById(db, releaseId, linkId))[0];
 }
 
