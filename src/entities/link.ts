@@ -28,7 +28,7 @@ export interface LinkJson {
 }
 
 /** GitLab's key order: id, name, url, direct_asset_url, external, link_type. */
-export function linkEntity(link: ReleaseLink, ctx: LinkContext): LinkJson {
+export function linkEntity(link: Pick<ReleaseLink, 'id' | 'name' | 'url' | 'filepath' | 'link_type'>, ctx: LinkContext): LinkJson {
   return {
     id: link.id,
     name: link.name,
