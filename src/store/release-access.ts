@@ -34,6 +34,8 @@ const query = (key: ProjectKey, withUser: boolean, withLink: boolean) =>
     return withLinkJoin
       .selectAll('p')
       .select(accessLevelOf(withUser ? userId : null).as('access_level'))
+      // Most projects protect no tag: a write can then skip reading the rules.
+      .select(sql<number | string>`(select count(*) from protected_tags pt where pt.project_id = p.id)`.as('__protected_tags'))
       .select(aliased('r', RELEASE_COLUMNS))
       .$if(withLink, (q) => q.select(aliased('l', LINK_COLUMNS)))
       .where(key, '=', ref as never);
@@ -52,6 +54,8 @@ export interface ProjectReleaseRow {
   release: Release | undefined;
   /** Only when a link id was asked for. */
   link: ReleaseLink | undefined;
+  /** How many protected tag rules the project has. */
+  protectedTags: number;
 }
 
 const MAX_ID = 2147483647;
@@ -87,5 +91,6 @@ export async function findProjectRelease(
     project: project as unknown as ProjectRow,
     release: pick<Release>(row, 'r', RELEASE_COLUMNS),
     link: withLink ? pick<ReleaseLink>(row, 'l', LINK_COLUMNS) : undefined,
+    protectedTags: Number(row.__protected_tags),
   };
 }
