@@ -148,8 +148,12 @@ describe('groups and projects', () => {
     const missingParent = await asRoot('POST', '/api/v4/groups', { name: 'x', path: 'x', parent_id: 987654 });
     assert.equal(missingParent.status, 404);
     const stranger = await createUser(server);
-    const refused = await server.request('POST', '/api/v4/groups', { token: stranger.token, json: { name: 'in', path: 'in', parent_id: top.body.id } });
+    const refused = await server.request('POST', '/api/v4/groups', { token: stranger.token, json: { name: 'in', path: 'in', parent_id: subsub.body.id } });
     assert.equal(refused.status, 403);
+    // A private parent the stranger cannot see is 404, as GitLab's find_group!: a 403 would confirm it exists.
+    const hidden = await server.request('POST', '/api/v4/groups', { token: stranger.token, json: { name: 'in', path: 'in', parent_id: top.body.id } });
+    assert.equal(hidden.status, 404);
+    assert.deepEqual(hidden.body, { message: '404 Group Not Found' });
     const missing = await asRoot('POST', '/api/v4/groups', { name: 'x' });
     assert.equal(missing.text, '{"error":"path is missing"}');
   });

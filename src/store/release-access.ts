@@ -80,8 +80,8 @@ export async function findProjectRelease(
 ): Promise<ProjectReleaseRow | undefined> {
   const byId = /^\d+$/.test(ref);
   if (byId && Number(ref) > MAX_ID) return undefined;
-  // An id beyond 32 bits names no link (and PostgreSQL would refuse to compare it with one).
-  const withLink = linkId !== undefined && linkId <= MAX_ID;
+  // An id outside 1..2^31-1 names no link (and PostgreSQL would refuse to compare it with one).
+  const withLink = linkId !== undefined && linkId >= 1 && linkId <= MAX_ID;
   const run = queryFor(byId ? 'p.id' : 'p.full_path_key', userId !== null, withLink);
   const [row] = (await run(db, byId ? Number(ref) : ref.toLowerCase(), userId ?? 0, tagName, withLink ? linkId! : 0)) as Record<string, unknown>[];
   if (!row) return undefined;
