@@ -317,20 +317,20 @@ function bodyArb(route: RouteEntry | undefined, pools: Pools): fc.Arbitrary<Body
     .map(([v, extra, roll]) => (roll < 2 && v && typeof v === 'object' && !Array.isArray(v) ? { ...extra, ...v } : v));
   const json = fc.tuple(withExtras, fc.constantFrom(...JSON_TYPES.slice(0, 1), ...JSON_TYPES));
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constant<Body>({}) },
-    { weight: 14, arbitrary: json.map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? 'null') })) },
-    { weight: 5, arbitrary: withExtras.map((v) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) })) },
+    { weight: 30, arbitrary: fc.constant<Body>({}) },
+    { weight: 140, arbitrary: json.map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? 'null') })) },
+    { weight: 50, arbitrary: withExtras.map((v) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) })) },
     // Truncated JSON.
-    { weight: 2, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => { const s = JSON.stringify(v) ?? 'null'; return { contentType: 'application/json', bytes: Buffer.from(s.slice(0, n % Math.max(1, s.length))) }; }) },
+    { weight: 20, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => { const s = JSON.stringify(v) ?? 'null'; return { contentType: 'application/json', bytes: Buffer.from(s.slice(0, n % Math.max(1, s.length))) }; }) },
     // Duplicate keys: the first copy says one thing, the rest another.
-    { weight: 1, arbitrary: withExtras.map((v) => { const s = JSON.stringify(v) ?? 'null'; return { contentType: 'application/json', bytes: Buffer.from(s.startsWith('{"') ? `{"name":"dup","url":7,${s.slice(1)}` : s) }; }) },
-    { weight: 2, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => ({ contentType: 'application/json', bytes: invalidUtf8(JSON.stringify(v) ?? 'null', n) })) },
-    { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...RAW_JSON), fc.constantFrom(...JSON_TYPES)).map(([s, type]) => ({ contentType: type, bytes: Buffer.from(s) })) },
-    { weight: 2, arbitrary: fc.constantFrom(...RAW_FORMS).map((s) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(s) })) },
+    { weight: 10, arbitrary: withExtras.map((v) => { const s = JSON.stringify(v) ?? 'null'; return { contentType: 'application/json', bytes: Buffer.from(s.startsWith('{"') ? `{"name":"dup","url":7,${s.slice(1)}` : s) }; }) },
+    { weight: 20, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => ({ contentType: 'application/json', bytes: invalidUtf8(JSON.stringify(v) ?? 'null', n) })) },
+    { weight: 20, arbitrary: fc.tuple(fc.constantFrom(...RAW_JSON), fc.constantFrom(...JSON_TYPES)).map(([s, type]) => ({ contentType: type, bytes: Buffer.from(s) })) },
+    { weight: 20, arbitrary: fc.constantFrom(...RAW_FORMS).map((s) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(s) })) },
     // The right bytes under the wrong (or no) content type.
-    { weight: 2, arbitrary: fc.tuple(withExtras, fc.constantFrom(...OTHER_TYPES, undefined)).map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? '') })) },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => ({ contentType: 'application/json', bytes: Buffer.from(b) })) },
-    // Over the 1 MiB limit.
+    { weight: 20, arbitrary: fc.tuple(withExtras, fc.constantFrom(...OTHER_TYPES, undefined)).map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? '') })) },
+    { weight: 10, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => ({ contentType: 'application/json', bytes: Buffer.from(b) })) },
+    // Over the 1 MiB limit: rare here (each costs a megabyte each way); test/limits.test.ts covers it.
     { weight: 1, arbitrary: fc.constantFrom<Body>(
       { contentType: 'application/json', bytes: Buffer.from(JSON.stringify({ name: 'big', url: 'https://e.com/' + 'x'.repeat(1_100_000) })) },
       { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from('name=big&url=' + 'x'.repeat(1_100_000)) },
