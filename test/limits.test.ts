@@ -261,6 +261,33 @@ describe('malformed requests get GitLab-shaped errors', () => {
     assert.deepEqual(long.json, { error: '404 Not Found' });
   });
 
+  test('a bad request right behind the unread tail of an earlier body: 400, with no body for HEAD', async () => {
+    const port = Number(new URL(server.url).port);
+    for (const [method, body] of [['HEAD', ''], ['GET', '{"error":"400 Bad request - malformed HTTP request"}']] as const) {
+      const response = await new Promise<string>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1');
+        let data = '';
+        let sent = false;
+        socket.on('data', (d) => {
+          data += d.toString('latin1');
+          // The 415 comes before the body is read; the body's tail and the next (bad) request then arrive together.
+          if (!sent && data.includes('\r\n\r\n')) {
+            sent = true;
+            socket.write(Buffer.from(`0123456789${method} /-/liveness?x=\u00fc HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1'));
+          }
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        socket.write(`POST ${base()}/releases HTTP/1.1\r\nHost: x\r\nprivate-token: ${ROOT_TOKEN}\r\ncontent-type: text/csv\r\ncontent-length: 10\r\n\r\n`);
+      });
+      assert.match(response, /^HTTP\/1\.1 415 /);
+      const second = response.slice(response.indexOf('HTTP/1.1 400 Bad Request'));
+      assert.match(second, /^HTTP\/1\.1 400 Bad Request\r\n/, response);
+      assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4), body, method);
+      assert.match(second, new RegExp(`\r\ncontent-length: ${body.length}\r\n`));
+    }
+  });
+
   test('what the HTTP parser refuses (bad method, oversized headers): 400 JSON, then the connection closes', async () => {
     const port = Number(new URL(server.url).port);
     const raw = (request: string) =>

@@ -43,14 +43,27 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
   if (socket.writable) {
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     const status = timeout ? '408 Request Timeout' : '400 Bad Request';
-    const body = JSON.stringify(timeout ? { message: '408 Request Timeout' } : { error: '400 Bad request - malformed HTTP request' });
+    // A HEAD request's answer has no body. The packet the parser choked on may begin with the tail
+    // of an earlier request's body, so the bad request's method is the last request line before
+    // the point of failure; when none is found, an empty body (Content-Length: 0) fits any method.
+    const method = failedMethod(error);
+    const body = method === undefined || method === 'HEAD'
+      ? ''
+      : JSON.stringify(timeout ? { message: '408 Request Timeout' } : { error: '400 Bad request - malformed HTTP request' });
     const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close', 'x-content-type-options': 'nosniff', ...BROWSER_HEADERS };
-    // A HEAD request's answer has no body, even when the request could not be parsed to the end.
-    const raw: unknown = error.rawPacket;
-    const head = Buffer.isBuffer(raw) && raw.subarray(0, 5).toString('latin1') === 'HEAD ';
-    socket.write(`HTTP/1.1 ${status}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${head ? '' : body}`);
+    socket.write(`HTTP/1.1 ${status}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n${body}`);
   }
   socket.destroy();
+}
+
+function failedMethod(error: ConnectionError): string | undefined {
+  const raw: unknown = error.rawPacket;
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const parsed = (error as { bytesParsed?: number }).bytesParsed ?? raw.length;
+  // Up to the end of the line the parser failed in (which may be the request line itself).
+  const lineEnd = raw.indexOf(0x0a, parsed);
+  const text = raw.subarray(0, lineEnd < 0 ? raw.length : lineEnd).toString('latin1');
+  return [...text.matchAll(/(?:^|[^A-Za-z])([A-Z]{1,20}) \//g)].at(-1)?.[1];
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */

@@ -115,7 +115,9 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
   await assertValid(ctx, access.release.id, fields, link.id);
   try {
     const updated = await ctx.write(async (trx) => {
-      const before = (await lockedLink(trx, link.id)) ?? link;
+      // Deleted (with its release, or alone) since we looked it up: 404, not a failed UPDATE.
+      const before = await lockedLink(trx, link.id);
+      if (!before) throw notFound();
       const row = await links.updateLink(trx, link.id, {
         ...(fields.name !== undefined ? { name: fields.name } : {}),
         ...(fields.url !== undefined ? { url: fields.url } : {}),
@@ -137,12 +139,14 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
 export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, linkId: number) {
   const access = await writableRelease(ctx, projectRef, tagName, notFound, linkId);
   const link = existingLink(access);
-  await ctx.write(async (trx) => {
+  const deleted = await ctx.write(async (trx) => {
     const before = await lockedLink(trx, link.id);
-    // Already gone: a concurrent delete removed it and recorded the event.
-    if (!before) return;
+    // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
+    if (!before) throw notFound();
     await links.deleteLink(trx, link.id);
     await auditLink(trx, ctx, access.view.project.id, 'deleted', linkSnapshot(before, access.release.tag_name), null);
+    return before;
   });
-  return linkEntity(link, contextOf(ctx, access));
+  // The link as it was when deleted, even if an update landed since it was first read.
+  return linkEntity(deleted, contextOf(ctx, access));
 }

@@ -221,7 +221,9 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
   const updated = await ctx.write(async (trx) => {
-    const before = (await lockedRelease(trx, release.id)) ?? release;
+    // Deleted since we looked it up: 404, not a failed UPDATE.
+    const before = await lockedRelease(trx, release.id);
+    if (!before) throw notFoundPlain();
     const beforeSnapshot = await releaseSnapshot(trx, before);
     const row = await releases.updateRelease(trx, release.id, {
       name: input.name ?? before.name,
