@@ -24,11 +24,12 @@ export const unauthorized = () => new ApiError(401, { message: '401 Unauthorized
 
 export const forbidden = () => new ApiError(403, { message: '403 Forbidden' });
 
-export const insufficientScope = () =>
+/** `scope` names the scopes that would have been enough, space-separated, as GitLab does. */
+export const insufficientScope = (scope = 'api') =>
   new ApiError(403, {
     error: 'insufficient_scope',
     error_description: 'The request requires higher privileges than provided by the access token.',
-    scope: 'api',
+    scope,
   });
 
 /** `notFound('Project')` → 404 Project Not Found; `notFound()` → GitLab's lowercase "404 Not found". */

@@ -686,6 +686,32 @@ describe('§4 authentication', () => {
     assert.equal((await server.request('GET', `/api/v4/projects/${projectId}/releases/v1`, { token: ROOT_TOKEN })).status, 200);
   });
 
+  test('read_user and read_repository tokens: no project reads (403 naming the scopes that would do), read_user still reads /user', async () => {
+    const userOnly = await createUser(server, { scopes: ['read_user'] });
+    const repoOnly = await createUser(server, { scopes: ['read_repository', 'write_repository'] });
+    for (const u of [userOnly, repoOnly]) await addMember(server, projectId, u.id, 40);
+    const link = (await server.request('POST', links, { token: ROOT_TOKEN, json: { name: name(), url: `https://example.com/${name()}`, filepath: `/f-${counter}` } })).body;
+    const scoped = (scope: string) => JSON.stringify({ ...JSON.parse(INSUFFICIENT), scope });
+    for (const u of [userOnly, repoOnly]) {
+      for (const path of [links, `${links}/${link.id}`, `/api/v4/projects/${projectId}`, `/api/v4/projects/${projectId}/releases`, `/api/v4/projects/${projectId}/releases/v1/downloads${link.direct_asset_url.split('/downloads')[1]}`]) {
+        const res = await server.request('GET', path, { token: u.token });
+        assert.equal(res.status, 403, `${path}: ${res.text}`);
+        assert.equal(res.text, scoped('api read_api'));
+      }
+      const write = await server.request('POST', links, { token: u.token, json: { name: 'x', url: 'https://example.com/x' } });
+      assert.equal(write.text, INSUFFICIENT, 'a write names only api');
+      const web = await server.request('GET', new URL(link.direct_asset_url).pathname, { token: u.token });
+      assert.equal(web.status, 403, 'nor through the web download route');
+    }
+    const me = await server.request('GET', '/api/v4/user', { token: userOnly.token });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.body.id, userOnly.id);
+    assert.equal((await server.request('GET', `/api/v4/users/${userOnly.id}`, { token: userOnly.token })).status, 200);
+    const notMe = await server.request('GET', '/api/v4/user', { token: repoOnly.token });
+    assert.equal(notMe.status, 403);
+    assert.equal(notMe.text, scoped('api read_api read_user'));
+  });
+
   test('no token at all is anonymous: public reads work, writes are 403, private is 404', async () => {
     const pub = projects.get('public')!;
     const pubLinks = `/api/v4/projects/${pub.id}/releases/rel-shared/assets/links`;

@@ -52,8 +52,21 @@ export async function authenticate(db: Kysely<DB>, request: FastifyRequest, reso
     if (actor) break;
   }
   if (!actor) throw unauthorized();
-  if (WRITE_METHODS.has(request.method) && actor.kind === 'personal' && !actor.scopes.includes('api')) throw insufficientScope();
+  if (actor.kind === 'personal') checkScopes(request, actor.scopes);
   return actor;
+}
+
+// Reads need `api` or `read_api` (asset downloads too: a `read_user` token must not fetch a
+// private project's assets); the user endpoints also take `read_user`.
+const USER_ROUTES = new Set(['/api/v4/user', '/api/v4/users/:id']);
+
+function checkScopes(request: FastifyRequest, scopes: readonly string[]): void {
+  if (scopes.includes('api')) return;
+  if (WRITE_METHODS.has(request.method)) throw insufficientScope();
+  if (scopes.includes('read_api')) return;
+  const user = USER_ROUTES.has(request.routeOptions.url ?? '');
+  if (user && scopes.includes('read_user')) return;
+  throw insufficientScope(user ? 'api read_api read_user' : 'api read_api');
 }
 
 /** Personal access tokens, sent as PRIVATE-TOKEN, private_token or a Bearer token. */
