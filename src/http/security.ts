@@ -45,7 +45,8 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
     const status = timeout ? '408 Request Timeout' : '400 Bad Request';
     // A HEAD request's answer has no body. The packet the parser choked on may begin with the tail
     // of an earlier request's body, so the bad request's method is the last request line before
-    // the point of failure; when none is found, an empty body (Content-Length: 0) fits any method.
+    // the point of failure. When the request line came in an earlier packet (headers over the size
+    // limit, split in transit) the method is unknown, and only an empty body is right for any method.
     const method = failedMethod(error);
     const body = method === undefined || method === 'HEAD'
       ? ''
@@ -63,7 +64,7 @@ function failedMethod(error: ConnectionError): string | undefined {
   // Up to the end of the line the parser failed in (which may be the request line itself).
   const lineEnd = raw.indexOf(0x0a, parsed);
   const text = raw.subarray(0, lineEnd < 0 ? raw.length : lineEnd).toString('latin1');
-  return [...text.matchAll(/(?:^|[^A-Za-z])([A-Z]{1,20}) \//g)].at(-1)?.[1];
+  return [...text.matchAll(/(?:^|[^A-Za-z])([A-Z]{1,20}) (?:\/|\*|[a-z]+:\/\/)/g)].at(-1)?.[1];
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
