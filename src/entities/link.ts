@@ -1,10 +1,12 @@
 import type { ReleaseLink } from '../store/schema.js';
 
-/** Where a release's links live: enough to build `direct_asset_url` and `external`. */
+/** Where a release's links live: enough to build `direct_asset_url` and `external`. Built once
+ * per release (see linkContext), not per link: a page of links shares it. */
 export interface LinkContext {
-  externalUrl: string;
-  projectFullPath: string;
-  tagName: string;
+  /** The project's web URL; a link under it is not external. */
+  webUrl: string;
+  /** The release's downloads URL, to which a link's filepath is appended. */
+  downloadsUrl: string;
 }
 
 export const projectWebUrl = (externalUrl: string, fullPath: string) => `${externalUrl}/${fullPath}`;
@@ -14,8 +16,9 @@ export const projectWebUrl = (externalUrl: string, fullPath: string) => `${exter
 export const tagSegment = (tag: string) =>
   encodeURIComponent(tag).replace(/%(2B|40|2C|3B|3D|26|24|3A)/g, (escaped) => decodeURIComponent(escaped));
 
-export function directAssetUrl(ctx: LinkContext, filepath: string): string {
-  return `${projectWebUrl(ctx.externalUrl, ctx.projectFullPath)}/-/releases/${tagSegment(ctx.tagName)}/downloads${filepath}`;
+export function linkContext(externalUrl: string, projectFullPath: string, tagName: string): LinkContext {
+  const webUrl = projectWebUrl(externalUrl, projectFullPath);
+  return { webUrl, downloadsUrl: `${webUrl}/-/releases/${tagSegment(tagName)}/downloads` };
 }
 
 export interface LinkJson {
@@ -33,8 +36,8 @@ export function linkEntity(link: Pick<ReleaseLink, 'id' | 'name' | 'url' | 'file
     id: link.id,
     name: link.name,
     url: link.url,
-    direct_asset_url: link.filepath ? directAssetUrl(ctx, link.filepath) : link.url,
-    external: !link.url.startsWith(projectWebUrl(ctx.externalUrl, ctx.projectFullPath)),
+    direct_asset_url: link.filepath ? ctx.downloadsUrl + link.filepath : link.url,
+    external: !link.url.startsWith(ctx.webUrl),
     link_type: link.link_type,
   };
 }

@@ -1,5 +1,5 @@
 import type { Release, ReleaseLink, Tag, User } from '../store/schema.js';
-import { linkEntity, projectWebUrl, tagSegment } from './link.js';
+import { linkContext, linkEntity, projectWebUrl, tagSegment } from './link.js';
 import { userBasicEntity } from './user.js';
 
 export interface ReleaseParts {
@@ -16,7 +16,7 @@ export function releaseEntity(p: ReleaseParts) {
   const { release, externalUrl } = p;
   const web = projectWebUrl(externalUrl, p.projectFullPath);
   const tag = tagSegment(release.tag_name);
-  const ctx = { externalUrl, projectFullPath: p.projectFullPath, tagName: release.tag_name };
+  const ctx = linkContext(externalUrl, p.projectFullPath, release.tag_name);
   return {
     name: release.name,
     tag_name: release.tag_name,

@@ -1,5 +1,5 @@
 import { invalid, notFound } from '../errors.js';
-import { linkEntity, type LinkContext } from '../entities/link.js';
+import { linkContext, linkEntity, type LinkContext } from '../entities/link.js';
 import type { Page } from '../http/pagination.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
 import { lockedLink, lockedRelease } from '../store/audit.js';
@@ -11,11 +11,8 @@ import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { readableRelease, writableRelease, type ReleaseAccess } from './releases.js';
 
-const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext => ({
-  externalUrl: ctx.config.externalUrl,
-  projectFullPath: view.project.full_path,
-  tagName: release.tag_name,
-});
+const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext =>
+  linkContext(ctx.config.externalUrl, view.project.full_path, release.tag_name);
 
 /** The link uniqueness rule (name, url, filepath within a release), checked before writing for
  * GitLab's full error list, and enforced by unique indexes for requests that race. */
