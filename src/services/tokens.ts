@@ -121,17 +121,29 @@ async function fetchToken(db: Kysely<DB>, cache: Map<string, CachedToken>, diges
   return entry;
 }
 
+const DAY_MS = 86_400_000;
+let today = { day: '', until: 0 };
+
+/** The UTC date (YYYY-MM-DD) at `ms`, formatted once a day rather than on every request. */
+function utcDay(ms: number): string {
+  if (ms >= today.until || ms < today.until - DAY_MS) {
+    today = { day: new Date(ms).toISOString().slice(0, 10), until: (Math.floor(ms / DAY_MS) + 1) * DAY_MS };
+  }
+  return today.day;
+}
+
 /** Resolves a personal access token to its actor; unknown, revoked and expired tokens are 401. */
 export async function actorForPersonalToken(db: Kysely<DB>, token: string): Promise<Actor> {
   const entry = await lookUp(db, tokenDigest(token));
   if (!entry) throw unauthorized();
   const { token: pat, user } = entry.found;
-  const at = now();
+  const nowMs = Date.now();
   // Expiry is judged on every use, cached or not: a token expires at midnight, not a second later.
-  if (pat.revoked === 1 || (pat.expires_at !== null && pat.expires_at <= at.slice(0, 10))) throw unauthorized();
+  if (pat.revoked === 1 || (pat.expires_at !== null && pat.expires_at <= utcDay(nowMs))) throw unauthorized();
   if (user.state !== 'active') throw unauthorized();
   // Writing on every request would turn each read into a write; once a minute is enough to audit.
-  if (!pat.last_used_at || Date.parse(at) - Date.parse(pat.last_used_at) > LAST_USED_INTERVAL_MS) {
+  if (!pat.last_used_at || nowMs - Date.parse(pat.last_used_at) > LAST_USED_INTERVAL_MS) {
+    const at = new Date(nowMs).toISOString();
     // Set first, so the requests that arrive while this write runs do not repeat it.
     pat.last_used_at = at;
     await touchToken(db, pat.id, at);
