@@ -35,7 +35,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   const app: FastifyInstance = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     bodyLimit: BODY_LIMIT,
-    trustProxy: true,
+    // Only these may tell us the client's address (X-Forwarded-For): see TRUSTED_PROXIES.
+    trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
     return503OnClosing: true,
     // On close, keep-alive sockets without a request in progress are closed at once; busy ones finish.
     forceCloseConnections: 'idle',

@@ -1,3 +1,4 @@
+import net from 'node:net';
 export interface Config {
   port: number;
   host: string;
@@ -11,6 +12,8 @@ export interface Config {
   /** Shared rate-limit counters for several instances; in-process counters without it. */
   redisUrl: string | undefined;
   redisKeyPrefix: string;
+  /** Proxies whose X-Forwarded-For (and -Proto, -Host) are believed; [] believes none. */
+  trustedProxies: string[];
 }
 
 export interface RateLimits {
@@ -73,7 +76,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const redisKeyPrefix = env.RATE_LIMIT_REDIS_PREFIX ?? 'relinks:rate-limit:';
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, rateLimits, redisUrl, redisKeyPrefix };
+  const trustedProxies = trustedProxiesOf(env.TRUSTED_PROXIES);
+
+  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, rateLimits, redisUrl, redisKeyPrefix, trustedProxies };
+}
+
+// proxy-addr's (Fastify's) names for address ranges, besides addresses and CIDR blocks.
+const PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * The client IP (per-IP rate limit, logs) comes from X-Forwarded-For only when the connection is
+ * from a trusted proxy; otherwise any client could name itself a new IP with each request.
+ * Default: a proxy on the same host (loopback). `none` trusts no one.
+ */
+function trustedProxiesOf(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return ['loopback'];
+  if (raw.trim() === 'none') return [];
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    const [address, bits, extra] = entry.split('/');
+    const family = net.isIP(address);
+    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (PROXY_RANGES.includes(entry)) continue;
+    if (!family || !validBits || extra !== undefined) {
+      throw new ConfigError(`TRUSTED_PROXIES must be none, or a comma-separated list of IP addresses, CIDR blocks and ${PROXY_RANGES.join('/')}, got "${entry}"`);
+    }
+  }
+  return entries;
 }
 
 /** GitLab.com's published figures: per user, per IP, and release/link writes per project, each a minute. */

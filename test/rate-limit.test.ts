@@ -141,6 +141,29 @@ test('unauthenticated requests are limited per IP, before anything else; users a
   }
 });
 
+test('TRUSTED_PROXIES: loopback by default, none, or addresses and CIDR blocks; anything else refused at start', () => {
+  const base = { DATABASE_URL: 'sqlite:/tmp/x.db' };
+  assert.deepEqual(loadConfig(base).trustedProxies, ['loopback']);
+  assert.deepEqual(loadConfig({ ...base, TRUSTED_PROXIES: 'none' }).trustedProxies, []);
+  assert.deepEqual(loadConfig({ ...base, TRUSTED_PROXIES: '10.0.0.0/8, 192.0.2.1,fd00::/8,uniquelocal' }).trustedProxies, ['10.0.0.0/8', '192.0.2.1', 'fd00::/8', 'uniquelocal']);
+  for (const bad of ['*', 'true', '10.0.0.0/33', '10.0.0.1/8/1', 'proxy.example', 'fd00::/129']) {
+    assert.throws(() => loadConfig({ ...base, TRUSTED_PROXIES: bad }), ConfigError, bad);
+  }
+});
+
+test('a client that is not a trusted proxy cannot dodge the per-IP limit with X-Forwarded-For', async () => {
+  const server = await startTestServer({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '3', TRUSTED_PROXIES: '192.0.2.1' });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push((await server.request('GET', '/api/v4/projects/1', { headers: { 'x-forwarded-for': `203.0.113.${i}` } })).status);
+    }
+    assert.deepEqual(statuses, [404, 404, 404, 429, 429]);
+  } finally {
+    await server.close();
+  }
+});
+
 test('failed credentials count against the IP: their 401s become 429s once it is over', async () => {
   const server = await startTestServer({ RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE: '5' });
   try {
