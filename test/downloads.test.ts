@@ -183,6 +183,18 @@ describe('latest release permalinks', () => {
     assert.equal(asset.headers.get('location'), 'https://example.com/v2.0');
   });
 
+  test('the web permalink escapes the tag as direct_asset_url does (a + stays, a / is %2F)', async () => {
+    const odd = await createProject(server, 'dl-latest-odd', { visibility: 'public' });
+    await createRelease(server, odd.id, 'rel/1.0+build.7', [{ name: 'a', url: 'https://example.com/odd', filepath: '/a' }]);
+    const res = await server.request('GET', web(odd, 'permalink/latest/downloads/a'));
+    assert.equal(res.status, 302);
+    const release = await server.request('GET', `/api/v4/projects/${odd.id}/releases/${enc('rel/1.0+build.7')}`);
+    assert.equal(res.headers.get('location'), release.body.assets.links[0].direct_asset_url);
+    assert.match(res.headers.get('location')!, /\/-\/releases\/rel%2F1\.0\+build\.7\/downloads\/a$/);
+    const asset = await server.request('GET', local(server, res.headers.get('location')!));
+    assert.equal(asset.headers.get('location'), 'https://example.com/odd');
+  });
+
   test('permalinks need read access like everything else', async () => {
     const hidden = await createProject(server, 'dl-latest-private');
     await createRelease(server, hidden.id, 'v1', [{ name: 'a', url: 'https://example.com/a', filepath: '/a' }]);

@@ -1,3 +1,4 @@
+import { tagSegment } from '../entities/link.js';
 import { ApiError, badParams, forbidden, notFound, notFoundPlain } from '../errors.js';
 import { canReadCode, canReadReleases, type ProjectView } from '../policy.js';
 import { findLinkByFilepath } from '../store/links.js';
@@ -102,7 +103,8 @@ export function webLatestUrl(ctx: Ctx, fullPath: string, suffix: string, rawQuer
     if (suffix !== '' && !validFilePath(suffix)) throw webNotFound();
     const view = await readableView(ctx, fullPath);
     const release = await latest(ctx, view);
-    const web = `${ctx.config.externalUrl}/${view.project.full_path}/-/releases/${encodeURIComponent(release.tag_name)}`;
+    // Escaped as in every web URL we hand out (direct_asset_url): `1.0+build` keeps its `+`.
+    const web = `${ctx.config.externalUrl}/${view.project.full_path}/-/releases/${tagSegment(release.tag_name)}`;
     return web + (suffix ? `/${suffix}` : '') + permalinkQuery(rawQuery);
   });
 }
