@@ -1,16 +1,12 @@
-import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../db.js';
+import { idColumn } from './columns.js';
 
 // Schema for users, namespaces, projects, members, tokens, tags, releases and links.
 // Times are ISO text and flags 0/1 integers: identical on SQLite and PostgreSQL.
 
-type Table = CreateTableBuilder<string, never>;
-
 export function init(dialect: Dialect) {
-  const id = (t: Table) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'serial', (c) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  const id = idColumn(dialect);
 
   return {
     async up(db: Kysely<unknown>) {

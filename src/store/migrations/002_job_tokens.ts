@@ -1,16 +1,12 @@
-import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../db.js';
+import { idColumn } from './columns.js';
 
 // CI/CD job tokens (stored as digests, like personal access tokens) and the job token scope
 // allowlist: which other projects' job tokens may reach a project.
 
-type Table = CreateTableBuilder<string, never>;
-
 export function jobTokens(dialect: Dialect) {
-  const id = (t: Table) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'serial', (c) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  const id = idColumn(dialect);
 
   return {
     async up(db: Kysely<unknown>) {

@@ -1,15 +1,11 @@
-import type { CreateTableBuilder, Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Dialect } from '../db.js';
+import { idColumn } from './columns.js';
 
 // The audit log of release and link changes, and the remembered responses of idempotent creates.
 
-type Table = CreateTableBuilder<string, never>;
-
 export function auditIdempotency(dialect: Dialect) {
-  const id = (t: Table) =>
-    dialect === 'postgres'
-      ? t.addColumn('id', 'serial', (c) => c.primaryKey())
-      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+  const id = idColumn(dialect);
 
   return {
     async up(db: Kysely<unknown>) {
