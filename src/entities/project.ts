@@ -10,7 +10,8 @@ export interface AccessLevels {
 
 const accessOf = (level: number | null) => (level ? { access_level: level, notification_level: 3 } : null);
 
-export function projectEntity(project: Project, namespace: Namespace, access: AccessLevels, externalUrl: string) {
+/** GitLab's BasicProjectDetails (as the job token allowlist lists projects); the full entity extends it. */
+export function basicProjectEntity(project: Project, namespace: Namespace, externalUrl: string) {
   const web_url = `${externalUrl}/${project.full_path}`;
   return {
     id: project.id,
@@ -23,10 +24,20 @@ export function projectEntity(project: Project, namespace: Namespace, access: Ac
     default_branch: 'main',
     tag_list: [],
     topics: [],
+    http_url_to_repo: `${web_url}.git`,
     web_url,
     readme_url: null,
+    forks_count: 0,
     avatar_url: null,
+    star_count: 0,
+    last_activity_at: project.updated_at,
     namespace: namespaceEntity(namespace, externalUrl),
+  };
+}
+
+export function projectEntity(project: Project, namespace: Namespace, access: AccessLevels, externalUrl: string) {
+  return {
+    ...basicProjectEntity(project, namespace, externalUrl),
     _links: {
       self: `${externalUrl}/api/v4/projects/${project.id}`,
       members: `${externalUrl}/api/v4/projects/${project.id}/members`,

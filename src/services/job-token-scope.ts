@@ -1,5 +1,6 @@
 import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
-import { basicProjectEntity, scopeLinkEntity } from '../entities/job-token.js';
+import { scopeLinkEntity } from '../entities/job-token.js';
+import { basicProjectEntity } from '../entities/project.js';
 import type { Page } from '../http/pagination.js';
 import { canAdminProject, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
