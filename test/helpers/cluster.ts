@@ -5,7 +5,7 @@ import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { RequestOptions, Response } from './server.js';
-import { ROOT_TOKEN } from './server.js';
+import { requestTo, ROOT_TOKEN } from './server.js';
 import { postgresBaseUrl, type TestStore } from './store.js';
 
 // Several relinks processes on one store, as they run in production: `node bin/relinks.js serve`
@@ -26,28 +26,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const START_TIMEOUT_MS = 60_000;
 
-/** One HTTP request to `base`, parsed like the in-process test server's; never follows redirects. */
-export async function requestTo<T = any>(base: string, method: string, urlPath: string, options: RequestOptions = {}): Promise<Response<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token) headers['private-token'] = options.token;
-  let body: string | undefined;
-  if (options.json !== undefined) {
-    headers['content-type'] = 'application/json';
-    body = JSON.stringify(options.json);
-  } else if (options.form) {
-    headers['content-type'] = 'application/x-www-form-urlencoded';
-    body = new URLSearchParams(options.form).toString();
-  }
-  const res = await fetch(base + urlPath, { method, headers, body, redirect: 'manual' });
-  const text = await res.text();
-  let parsed: unknown = text;
-  try {
-    parsed = text ? JSON.parse(text) : undefined;
-  } catch {
-    // not JSON: leave the text
-  }
-  return { status: res.status, headers: res.headers, body: parsed as T, text };
-}
+export { requestTo };
 
 export interface Instance {
   url: string;

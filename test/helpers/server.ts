@@ -48,30 +48,33 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     running,
     store,
     config,
-    async request(method, path, options = {}) {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.token) headers['private-token'] = options.token;
-      let body: string | undefined;
-      if (options.json !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = JSON.stringify(options.json);
-      } else if (options.form) {
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-        body = new URLSearchParams(options.form).toString();
-      }
-      const res = await fetch(url + path, { method, headers, body, redirect: 'manual' });
-      const text = await res.text();
-      let parsed: unknown = text;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: leave the text
-      }
-      return { status: res.status, headers: res.headers, body: parsed, text };
-    },
+    request: (method, path, options = {}) => requestTo(url, method, path, options),
     async close() {
       await running.close();
       await store.drop();
     },
   };
+}
+
+/** One HTTP request to `base`, parsed like the in-process test server's; never follows redirects. */
+export async function requestTo<T = any>(base: string, method: string, urlPath: string, options: RequestOptions = {}): Promise<Response<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['private-token'] = options.token;
+  let body: string | undefined;
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.form) {
+    headers['content-type'] = 'application/x-www-form-urlencoded';
+    body = new URLSearchParams(options.form).toString();
+  }
+  const res = await fetch(base + urlPath, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: leave the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
