@@ -3,6 +3,7 @@ import { after, before, test } from 'node:test';
 import { startTestServer, ROOT_TOKEN, type TestServer } from './helpers/server.js';
 import { createGroup, createProject, createUser, enc } from './helpers/fixtures.js';
 import { local } from './helpers/ci.js';
+import type { LinkJson } from '../src/entities/link.js';
 
 // Every `direct_asset_url` relinks hands out must resolve: this test collects each one from every
 // response that carries links and follows it.
@@ -12,15 +13,6 @@ before(async () => {
   server = await startTestServer();
 });
 after(async () => server.close());
-
-interface LinkJson {
-  id: number;
-  name: string;
-  url: string;
-  direct_asset_url: string;
-  external: boolean;
-  link_type: string;
-}
 
 test('each direct_asset_url in every response redirects to its link url; deleted links stop resolving', async () => {
   const seen = new Map<string, string>(); // direct_asset_url → url

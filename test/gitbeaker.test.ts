@@ -3,21 +3,13 @@ import { after, before, test } from 'node:test';
 import { Gitlab } from '@gitbeaker/rest';
 import { startTestServer, ROOT_TOKEN, type TestServer } from './helpers/server.js';
 import { addMember, createGroup, createProject, createUser, type TestUser } from './helpers/fixtures.js';
+import type { LinkJson as Link } from '../src/entities/link.js';
 
 // The real @gitbeaker/rest client, unchanged, against relinks: a maintainer of group/sub/project
 // releases rel/1.0 with links, then lists (following Link pages), shows, creates, edits, removes.
 
 const PROJECT = 'group/sub/project';
 const TAG = 'rel/1.0';
-
-interface Link {
-  id: number;
-  name: string;
-  url: string;
-  direct_asset_url: string;
-  external: boolean;
-  link_type: string;
-}
 
 let server: TestServer;
 let maintainer: TestUser;
