@@ -239,7 +239,8 @@ const ROOT_TOKEN = `bench-root-${randomBytes(12).toString('hex')}`;
 async function startRelinks(databaseUrl) {
   const port = await freePort();
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server during the run.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  // Node flags as bin/relinks.js and `npm start` pass them, then BENCH_NODE_ARGS.
+  const nodeArgs = ['--max-semi-space-size=8', ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/relinks.js'), 'serve'], {
     cwd: root,
     env: {
