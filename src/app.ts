@@ -1,10 +1,9 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import formbody from '@fastify/formbody';
-import qs from 'qs';
 import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
 import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
 import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
+import { registerFormParsers } from './http/forms.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { collectRoutes } from './http/route-list.js';
 import { registerDrain } from './http/drain.js';
@@ -51,11 +50,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     schemaErrorFormatter,
   });
 
-  // Rails-style nested form fields (assets[links][0][name]) as curl --data sends them.
-  await app.register(formbody, {
-    bodyLimit: BODY_LIMIT,
-    parser: (body) => qs.parse(body, { depth: 5, arrayLimit: 1000, parameterLimit: 10_000 }),
-  });
+  // Rails-style nested form fields (assets[links][0][name]) as curl --data and curl --form send them.
+  await registerFormParsers(app, BODY_LIMIT);
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
     // An empty JSON body (curl -X DELETE -H 'Content-Type: application/json') means no parameters.
