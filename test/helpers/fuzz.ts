@@ -303,6 +303,80 @@ function formOf(value: unknown): string {
   }
 }
 
+/** The name=value pairs of a value's Rails-style form encoding (`[]` or indexed arrays), decoded. */
+function formPairs(value: unknown, brackets = false): Array<[string, string]> {
+  try {
+    return qs
+      .stringify(value, { arrayFormat: brackets ? 'brackets' : 'indices' })
+      .split('&')
+      .filter(Boolean)
+      .map((pair) => {
+        const at = pair.indexOf('=');
+        return [decodeURIComponent(pair.slice(0, at)), decodeURIComponent(pair.slice(at + 1))];
+      });
+  } catch {
+    return value && typeof value === 'object' ? Object.entries(value).map(([k, v]) => [k, JSON.stringify(v) ?? '']) : [['value', String(value)]];
+  }
+}
+
+const BOUNDARY = 'relinks-fuzz-7MA4YWxkTrZu0gW';
+const MULTIPART_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+
+/** A field name in a Content-Disposition header, escaped as browsers do. */
+const dispositionName = (name: string) => name.replace(/"/g, '%22').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
+/** multipart/form-data as curl --form sends it: one part per field, optionally a file part too. */
+function multipartOf(pairs: Array<[string, string]>, file?: string): Buffer {
+  const parts = pairs.map(([name, value]) => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${dispositionName(name)}"\r\n\r\n${value}\r\n`);
+  if (file !== undefined) {
+    parts.push(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="${dispositionName(file)}"; filename="app.bin"\r\nContent-Type: application/octet-stream\r\n\r\n\u0000\u0001binary\r\n`);
+  }
+  return Buffer.from(parts.join('') + `--${BOUNDARY}--\r\n`);
+}
+
+const part = (headers: string, value: string) => `--${BOUNDARY}\r\n${headers}\r\n\r\n${value}\r\n`;
+const field = (name: string, value: string) => part(`Content-Disposition: form-data; name="${name}"`, value);
+const END = `--${BOUNDARY}--\r\n`;
+const GOOD_FIELDS = field('name', 'a') + field('url', 'https://e.com/a');
+
+/** Hostile multipart bodies, each with the Content-Type it is sent with. */
+const RAW_MULTIPART: Array<[string, string]> = [
+  ['multipart/form-data', GOOD_FIELDS + END],
+  ['multipart/form-data; boundary=', GOOD_FIELDS + END],
+  ['multipart/form-data; boundary=other', GOOD_FIELDS + END],
+  [`multipart/form-data; boundary="${BOUNDARY}"`, GOOD_FIELDS + END],
+  [`multipart/form-data; boundary=${'b'.repeat(200)}`, GOOD_FIELDS + END],
+  [`Multipart/Form-Data; charset=utf-8; boundary=${BOUNDARY}`, GOOD_FIELDS + END],
+  [MULTIPART_TYPE, ''],
+  [MULTIPART_TYPE, END],
+  [MULTIPART_TYPE, 'not multipart at all'],
+  [MULTIPART_TYPE, GOOD_FIELDS],
+  [MULTIPART_TYPE, GOOD_FIELDS.slice(0, 60)],
+  [MULTIPART_TYPE, (GOOD_FIELDS + END).replace(/\r\n/g, '\n')],
+  [MULTIPART_TYPE, 'preamble\r\n' + GOOD_FIELDS + END + 'epilogue'],
+  [MULTIPART_TYPE, GOOD_FIELDS + part('Content-Disposition: form-data; name="file"; filename="x.bin"', 'data') + END],
+  [MULTIPART_TYPE, GOOD_FIELDS + part('Content-Disposition: form-data; name="file"; filename=""\r\nContent-Type: application/octet-stream', '') + END],
+  [MULTIPART_TYPE, GOOD_FIELDS + part('Content-Disposition: form-data; name="blob"\r\nContent-Type: application/octet-stream', '\u0000\u0001') + END],
+  [MULTIPART_TYPE, field('name', 'a') + part('Content-Disposition: form-data; name="url"\r\nContent-Type: application/json', '"https://e.com/j"') + END],
+  [MULTIPART_TYPE, field('name', 'a') + part('Content-Disposition: form-data; name="url"\r\nContent-Type: application/json', '{bad') + END],
+  [MULTIPART_TYPE, GOOD_FIELDS + field('__proto__', 'x') + END],
+  [MULTIPART_TYPE, GOOD_FIELDS + field('constructor', 'x') + field('__proto__[is_admin]', '1') + END],
+  [MULTIPART_TYPE, field('name', 'a\u0000b') + field('url', 'https://e.com/n') + END],
+  [MULTIPART_TYPE, field('na\u0000me', 'a') + field('url', 'https://e.com/n') + END],
+  [MULTIPART_TYPE, field('name', 'a') + field('name', 'b') + field('url', 'https://e.com/d') + END],
+  [MULTIPART_TYPE, field('name', '') + field('url', '') + field('link_id', '') + field('page', ' ') + END],
+  [MULTIPART_TYPE, part('Content-Disposition: form-data; name="name"\r\nContent-Type: text/plain; charset=latin1', '\u00e9') + END],
+  [MULTIPART_TYPE, part('Content-Disposition: form-data; name="name"\r\nContent-Transfer-Encoding: base64', 'YQ==') + END],
+  [MULTIPART_TYPE, part('Content-Disposition: attachment; name="name"', 'a') + END],
+  [MULTIPART_TYPE, part('X-Nothing: here', 'a') + END],
+  [MULTIPART_TYPE, part('Content-Disposition: form-data', 'nameless') + END],
+  [MULTIPART_TYPE, part(Array.from({ length: 3_000 }, (_, i) => `X-H${i}: v`).join('\r\n') + '\r\nContent-Disposition: form-data; name="name"', 'a') + END],
+  [MULTIPART_TYPE, field('tag_name', 'vmp') + field('ref', 'main') + field('assets[links][][name]', 'a') + field('assets[links][][url]', 'https://e.com/a') + field('assets[links][][name]', 'b') + END],
+  [MULTIPART_TYPE, field('scopes[]', 'api') + field('scopes[]', 'read_api') + field('name', 'n') + END],
+  [MULTIPART_TYPE, Array.from({ length: 10_001 }, (_, i) => field(`k${i}`, 'v')).join('') + END],
+  [MULTIPART_TYPE, field('a[b][c][d][e][f][g][h]', '1') + field('assets[links][1000000][name]', 'x') + END],
+];
+
 function invalidUtf8(json: string, at: number): Buffer {
   const b = Buffer.from(json, 'utf8');
   const i = b.length ? at % b.length : 0;
@@ -327,6 +401,11 @@ function bodyArb(route: RouteEntry | undefined, pools: Pools): fc.Arbitrary<Body
     { weight: 20, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => ({ contentType: 'application/json', bytes: invalidUtf8(JSON.stringify(v) ?? 'null', n) })) },
     { weight: 20, arbitrary: fc.tuple(fc.constantFrom(...RAW_JSON), fc.constantFrom(...JSON_TYPES)).map(([s, type]) => ({ contentType: type, bytes: Buffer.from(s) })) },
     { weight: 20, arbitrary: fc.constantFrom(...RAW_FORMS).map((s) => ({ contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(s) })) },
+    // Multipart: the generated values as curl --form fields (arrays as x[] or x[0]), sometimes with a file part.
+    { weight: 40, arbitrary: fc.tuple(withExtras, fc.boolean(), fc.nat(9)).map(([v, brackets, roll]) => ({ contentType: MULTIPART_TYPE, bytes: multipartOf(formPairs(v, brackets), roll === 0 ? 'file' : undefined) })) },
+    // Truncated multipart.
+    { weight: 10, arbitrary: fc.tuple(withExtras, fc.nat()).map(([v, n]) => { const b = multipartOf(formPairs(v)); return { contentType: MULTIPART_TYPE, bytes: b.subarray(0, n % b.length) }; }) },
+    { weight: 20, arbitrary: fc.constantFrom(...RAW_MULTIPART).map(([type, s]) => ({ contentType: type, bytes: Buffer.from(s) })) },
     // The right bytes under the wrong (or no) content type.
     { weight: 20, arbitrary: fc.tuple(withExtras, fc.constantFrom(...OTHER_TYPES, undefined)).map(([v, type]) => ({ contentType: type, bytes: Buffer.from(JSON.stringify(v) ?? '') })) },
     { weight: 10, arbitrary: fc.uint8Array({ maxLength: 300 }).map((b) => ({ contentType: 'application/json', bytes: Buffer.from(b) })) },
@@ -334,6 +413,7 @@ function bodyArb(route: RouteEntry | undefined, pools: Pools): fc.Arbitrary<Body
     { weight: 1, arbitrary: fc.constantFrom<Body>(
       { contentType: 'application/json', bytes: Buffer.from(JSON.stringify({ name: 'big', url: 'https://e.com/' + 'x'.repeat(1_100_000) })) },
       { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from('name=big&url=' + 'x'.repeat(1_100_000)) },
+      { contentType: MULTIPART_TYPE, bytes: multipartOf([['name', 'big'], ['url', 'x'.repeat(1_100_000)]]) },
       { contentType: 'text/plain', bytes: Buffer.alloc(1_100_000, 0x61) },
     ) },
   );
@@ -476,11 +556,11 @@ export function requestArb(routes: readonly RouteEntry[], pools: Pools): fc.Arbi
   const wellFormed = fc.oneof(...routes.map((route) => {
     const schema = route.schema?.body as JsonSchema | undefined;
     const value = schema ? fromSchema(schema, 'body', pools, true) : fc.constant(undefined);
-    const body = fc.tuple(value, fc.nat(4)).map(([v, roll]): Body => {
+    const body = fc.tuple(value, fc.nat(5)).map(([v, roll]): Body => {
       if (v === undefined) return {};
-      return roll === 0
-        ? { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) }
-        : { contentType: 'application/json', bytes: Buffer.from(JSON.stringify(v)) };
+      if (roll === 0) return { contentType: 'application/x-www-form-urlencoded', bytes: Buffer.from(formOf(v)) };
+      if (roll === 1) return { contentType: MULTIPART_TYPE, bytes: multipartOf(formPairs(v, true)) };
+      return { contentType: 'application/json', bytes: Buffer.from(JSON.stringify(v)) };
     });
     const arbitrary = fc.record({ method: fc.constant(route.method), path: pathArb(route, pools, true), query: fc.constant(''), headers: privileged, body })
       .map((r) => build(`${route.method} ${route.url}`, r));
