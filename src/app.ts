@@ -2,7 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
 import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
-import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
+import { addAtLeastOneOf, registerBlankParams, schemaErrorFormatter } from './http/validation.js';
 import { registerFormParsers } from './http/forms.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { collectRoutes } from './http/route-list.js';
@@ -66,6 +66,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     const query = request.query && typeof request.query === 'object' ? request.query : {};
     request.body = { ...query, ...body };
   });
+  // After the merge, so a blank query parameter is settled in the body too.
+  registerBlankParams(app);
 
   registerSecurity(app);
   registerDrain(app);

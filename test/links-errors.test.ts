@@ -123,6 +123,34 @@ describe('§3 parameter errors (400 "error")', () => {
     expect(await send('GET', base, { per_page: '2e' }, 'query'), 400, { error: 'per_page is invalid' });
   });
 
+  test('blank integer parameters: "" is absent (Grape: nil), whitespace is invalid, wherever they are sent', async () => {
+    const { base } = await newRelease();
+    // Optional integers: the list as if they were not sent.
+    const list = await send('GET', base, { page: '', per_page: '' }, 'query');
+    assert.equal(list.status, 200, list.text);
+    assert.equal(list.headers.get('x-page'), '1');
+    assert.equal(list.headers.get('x-per-page'), '20');
+    expect(await send('GET', base, { page: ' ' }, 'query'), 400, { error: 'page is invalid' });
+    // A blank link_id in the path stays invalid (no route of GitLab's takes an empty segment).
+    expect(await send('GET', `${base}/%20`, {}, 'query'), 400, { error: 'link_id is invalid' });
+    expect(await send('DELETE', `${base}/%20`, {}, 'query'), 400, { error: 'link_id is invalid' });
+    // In a body (JSON, form or query on a write), an integer sent blank counts as not sent.
+    const project = `/api/v4/projects/${projectId}`;
+    for (const mode of MODES) {
+      expect(await send('POST', `${project}/members`, { user_id: '', access_level: '30' }, mode), 400, { error: 'user_id is missing' });
+      expect(await send('POST', `${project}/members`, { user_id: String(stranger.id), access_level: '' }, mode), 400, { error: 'access_level is missing' });
+      expect(await send('POST', `${project}/members`, { user_id: ' ', access_level: '30' }, mode), 400, { error: 'user_id is invalid' });
+      // An optional one takes its default: create_access_level 40 (Maintainers).
+      const name = uniq('blank-level');
+      const tagRule = await send('POST', `${project}/protected_tags`, { name, create_access_level: '' }, mode);
+      assert.equal(tagRule.status, 201, `${mode}: ${tagRule.text}`);
+      assert.equal(tagRule.body.create_access_levels[0].access_level, 40, mode);
+      expect(await send('POST', `${project}/protected_tags`, { name: uniq('ws-level'), create_access_level: '\t' }, mode), 400, {
+        error: 'create_access_level is invalid, create_access_level does not have a valid value',
+      });
+    }
+  });
+
   test('a missing integer link_id that is huge is a plain 404, not a 500', async () => {
     const { base } = await newRelease();
     expect(await send('GET', `${base}/99999999999999`, {}, 'query'), 404, { message: '404 Not found' });

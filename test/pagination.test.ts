@@ -146,6 +146,33 @@ describe('headers', () => {
     }
   });
 
+  test('a blank page or per_page is no parameter at all (Grape reads "" as nil for an Integer)', async () => {
+    const defaults = await get(links7);
+    for (const query of ['?page=', '?per_page=', '?page=&per_page=', '?private_token=&page=']) {
+      const res = await get(`${links7}${query}`);
+      assert.deepEqual(res.body, defaults.body, query);
+      assert.deepEqual(headersOf(res), { page: '1', perPage: '20', next: '', prev: '', total: '7', totalPages: '1' }, query);
+    }
+    const mixed = await get(`${links7}?per_page=3&page=`);
+    assert.deepEqual(headersOf(mixed), { page: '1', perPage: '3', next: '2', prev: '', total: '7', totalPages: '3' });
+    const other = await get(`${links7}?page=2&per_page=`);
+    assert.deepEqual(headersOf(other), { page: '2', perPage: '20', next: '', prev: '', total: '7', totalPages: '1' });
+    // Every list takes them the same way.
+    for (const list of [`/api/v4/projects/${projectId}/releases`, `/api/v4/projects/${projectId}/repository/tags`, `/api/v4/projects/${projectId}/protected_tags`]) {
+      const res = await get(`${list}?page=&per_page=`);
+      assert.equal(res.headers.get('x-page'), '1', list);
+      assert.equal(res.headers.get('x-per-page'), '20', list);
+    }
+  });
+
+  test('a whitespace-only page or per_page is invalid, not 0 (Ruby\'s Integer(" ") fails)', async () => {
+    for (const [query, name] of [['page=%20', 'page'], ['per_page=%20%20', 'per_page'], ['page=%09', 'page'], ['per_page=%C2%A0', 'per_page']]) {
+      const res = await server.request('GET', `${links7}?${query}`, { token: ROOT_TOKEN });
+      assert.equal(res.status, 400, `${query}: ${res.text}`);
+      assert.deepEqual(res.body, { error: `${name} is invalid` }, query);
+    }
+  });
+
   test('per_page is capped at 100', async () => {
     const base = await makeRelease('many', 0);
     // 105 links in one request, through the release's inline links, then 1 more by the API.

@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { Ajv, KeywordDefinition } from 'ajv';
 import { badParams } from '../errors.js';
@@ -58,3 +59,73 @@ const atLeastOneOfKeyword: KeywordDefinition = {
 };
 
 export const addAtLeastOneOf = (ajv: Ajv) => ajv.addKeyword(atLeastOneOfKeyword);
+
+// Blank values. Grape reads an empty string as nil for every type but String (Grape's
+// PrimitiveCoercer#treat_as_nil?): `?page=` is no page at all and an optional `parent_id=` is
+// absent. A required one is reported missing here (Grape's presence check only asks for the key
+// and hands nil to the endpoint, whose reaction differs from one endpoint to the next). Ajv alone
+// would call '' invalid, and coerce a whitespace-only string to 0 (Number(' ') is 0) where Ruby's
+// Integer(' ') fails: both are settled here, before Ajv runs.
+
+interface ParamSchema {
+  type?: string | string[];
+  anyOf?: ParamSchema[];
+  properties?: Record<string, ParamSchema>;
+  items?: ParamSchema;
+}
+
+const SCALARS_NOT_STRING = new Set(['integer', 'number', 'boolean']);
+const MAX_BLANK_DEPTH = 8;
+
+function typesOf(schema: ParamSchema): string[] {
+  if (schema.anyOf) return schema.anyOf.flatMap(typesOf);
+  if (Array.isArray(schema.type)) return schema.type;
+  return schema.type ? [schema.type] : [];
+}
+
+/** Something no Ajv coercion turns into a number or boolean: its schema error is "<name> is invalid". */
+const INVALID = Object.freeze({});
+
+/**
+ * Drops '' where the schema takes a number or boolean (so it counts as absent), and makes a
+ * whitespace-only string there invalid unless the schema takes a string too. Walks nested objects
+ * and arrays of objects (assets[links][0][...]); changes `data` in place. An empty path segment
+ * (`links/` matched as `:link_id`) is no parameter Grape would see: `emptyIsAbsent` false leaves it
+ * to Ajv ("link_id is invalid").
+ */
+export function settleBlankParams(schema: unknown, data: unknown, emptyIsAbsent = true, depth = 0): void {
+  const s = schema as ParamSchema | undefined;
+  if (!s || !data || typeof data !== 'object' || depth > MAX_BLANK_DEPTH) return;
+  if (Array.isArray(data)) {
+    if (s.items) for (const item of data) settleBlankParams(s.items, item, emptyIsAbsent, depth + 1);
+    return;
+  }
+  const properties = s.properties ?? s.anyOf?.find((branch) => branch.properties)?.properties;
+  if (!properties) return;
+  const record = data as Record<string, unknown>;
+  for (const [name, sub] of Object.entries(properties)) {
+    if (!Object.prototype.hasOwnProperty.call(record, name)) continue;
+    const value = record[name];
+    if (typeof value !== 'string') {
+      settleBlankParams(sub, value, emptyIsAbsent, depth + 1);
+      continue;
+    }
+    if (value.trim() !== '') continue;
+    const types = typesOf(sub);
+    if (!types.some((t) => SCALARS_NOT_STRING.has(t))) continue;
+    if (value === '') {
+      if (emptyIsAbsent) delete record[name];
+    } else if (!types.includes('string')) record[name] = INVALID;
+  }
+}
+
+/** Settles blank values in every part a route's schema covers (path, query, body), before validation. */
+export function registerBlankParams(app: FastifyInstance): void {
+  app.addHook('preValidation', async (request) => {
+    const schema = request.routeOptions.schema;
+    if (!schema) return;
+    settleBlankParams(schema.params, request.params, false);
+    settleBlankParams(schema.querystring, request.query);
+    settleBlankParams(schema.body, request.body);
+  });
+}
