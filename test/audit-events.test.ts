@@ -263,3 +263,26 @@ test('concurrent updates of one link record a chain: each event\'s before is the
   const final = await server.request('GET', `${base}/${link.id}`, { token: dev.token });
   assert.equal(final.body.name, events[9].details.after.name);
 });
+
+test('deleting a project records one project_destroyed event with how many releases and links went, kept after the project is gone', async () => {
+  const doomed = await createProject(server, 'audit-doomed');
+  await createRelease(server, doomed.id, 'v1', [{ name: 'a', url: 'https://example.com/a' }, { name: 'b', url: 'https://example.com/b' }]);
+  await createRelease(server, doomed.id, 'v2', [{ name: 'c', url: 'https://example.com/c' }]);
+  await createRelease(server, doomed.id, 'v3');
+  const start = await lastId();
+  const res = await server.request('DELETE', `/api/v4/projects/${doomed.id}`, { token: ROOT_TOKEN });
+  assert.equal(res.status, 202, res.text);
+  const rows = await db().selectFrom('audit_events').selectAll().where('id', '>', start).execute();
+  assert.equal(rows.length, 1);
+  const [event] = rows;
+  assert.equal(event.project_id, doomed.id);
+  assert.equal(event.event_name, 'project_destroyed');
+  assert.equal(event.target_type, 'Project');
+  assert.equal(event.target_id, doomed.id);
+  assert.equal(event.target_details, doomed.path_with_namespace);
+  assert.equal(event.author_username, 'root');
+  assert.deepEqual(JSON.parse(event.before_json!), { id: doomed.id, full_path: doomed.path_with_namespace, releases: 3, links: 3 });
+  assert.equal(event.after_json, null);
+  // The releases and links are gone with the project; the event is not.
+  assert.equal((await db().selectFrom('releases').select('id').where('project_id', '=', doomed.id).execute()).length, 0);
+});

@@ -7,6 +7,7 @@ const MESSAGES: Record<string, string> = {
   release_link_created: 'Created release link',
   release_link_updated: 'Updated release link',
   release_link_deleted: 'Deleted release link',
+  project_destroyed: 'Deleted project',
 };
 
 const parse = (json: string | null): unknown => (json === null ? null : JSON.parse(json));

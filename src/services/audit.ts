@@ -6,6 +6,7 @@ import { canReadAuditEvents } from '../policy.js';
 import { insertAuditEvent, listAuditEvents } from '../store/audit.js';
 import { now } from '../store/errors.js';
 import { linksOfReleases } from '../store/links.js';
+import { countReleasesAndLinks } from '../store/releases.js';
 import type { DB, Release, ReleaseLink } from '../store/schema.js';
 import type { Ctx } from './context.js';
 import { visibleProject } from './projects.js';
@@ -137,4 +138,20 @@ export async function listProjectAuditEvents(ctx: Ctx, projectRef: string, query
   if (!canReadAuditEvents(ctx.actor, view)) throw forbidden();
   const { rows, total } = await listAuditEvents(ctx.db, view.project.id, { createdAfter, createdBefore }, page);
   return { items: rows.map((row) => auditEventEntity(row, view.project.full_path)), total };
+}
+
+/**
+ * A project's deletion takes its releases and links with it (by cascade): one event says so, with
+ * how many went, rather than one per link (a project may hold a million).
+ */
+export async function auditProjectDeleted(trx: Kysely<DB>, ctx: Ctx, project: { id: number; full_path: string }): Promise<void> {
+  const { releases, links } = await countReleasesAndLinks(trx, project.id);
+  await record(trx, ctx, project.id, {
+    name: 'project_destroyed',
+    targetType: 'Project',
+    targetId: project.id,
+    targetDetails: project.full_path,
+    before: { id: project.id, full_path: project.full_path, releases, links },
+    after: null,
+  });
 }

@@ -6,6 +6,7 @@ import { findNamespace, namespaceAccess } from '../store/namespaces.js';
 import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject, type ProjectRow } from '../store/projects.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import type { Namespace } from '../store/schema.js';
+import { auditProjectDeleted } from './audit.js';
 import type { Ctx } from './context.js';
 import { jobScopedView } from './job-scope.js';
 
@@ -130,7 +131,10 @@ async function accessLevels(ctx: Ctx, view: ProjectView, namespace: Namespace) {
 export async function deleteProject(ctx: Ctx, ref: string) {
   const view = await visibleProject(ctx, ref);
   if (!canDeleteProject(ctx.actor, view)) throw forbidden();
-  await ctx.write((trx) => deleteProjectRow(trx, view.project.id));
+  await ctx.write(async (trx) => {
+    await auditProjectDeleted(trx, ctx, view.project);
+    await deleteProjectRow(trx, view.project.id);
+  });
   return { message: '202 Accepted' };
 }
 

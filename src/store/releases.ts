@@ -50,3 +50,14 @@ export async function updateRelease(db: Kysely<DB>, id: number, values: Updateab
 export async function deleteRelease(db: Kysely<DB>, id: number): Promise<void> {
   await db.deleteFrom('releases').where('id', '=', id).execute();
 }
+
+/** How many releases a project has, and links over all of them. */
+export async function countReleasesAndLinks(db: Kysely<DB>, projectId: number): Promise<{ releases: number; links: number }> {
+  const row = await db
+    .selectFrom('releases as r')
+    .leftJoin('release_links as l', 'l.release_id', 'r.id')
+    .select([sql<string>`count(distinct r.id)`.as('releases'), sql<string>`count(l.id)`.as('links')])
+    .where('r.project_id', '=', projectId)
+    .executeTakeFirstOrThrow();
+  return { releases: Number(row.releases), links: Number(row.links) };
+}
