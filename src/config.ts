@@ -7,6 +7,8 @@ export interface Config {
   initialRootToken: string | undefined;
   logLevel: string;
   databasePoolMax: number;
+  /** PostgreSQL: how long a connection in use may stay silent before it counts as lost. */
+  databaseStallTimeoutMs: number;
   /** Requests allowed per period; 0 turns that limit off. See rateLimitConfig. */
   rateLimits: RateLimits;
   /** Shared rate-limit counters for several instances; in-process counters without it. */
@@ -68,6 +70,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
 
   const databasePoolMax = int(env, 'DATABASE_POOL_MAX', 10, 1, 1000);
+  const databaseStallTimeoutMs = int(env, 'DATABASE_STALL_TIMEOUT_MS', 60_000, 100, 3_600_000);
 
   const rateLimits = rateLimitConfig(env);
   const redisUrl = env.REDIS_URL || undefined;
@@ -78,7 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const trustedProxies = trustedProxiesOf(env.TRUSTED_PROXIES);
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, rateLimits, redisUrl, redisKeyPrefix, trustedProxies };
+  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies };
 }
 
 // proxy-addr's (Fastify's) names for address ranges, besides addresses and CIDR blocks.

@@ -14,6 +14,7 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 // through a TCP proxy that the test cuts, restores or breaks, so no other test is disturbed.
 
 const POOL_MAX = 3;
+const STALL_MS = 1000;
 
 let store: TestStore;
 let proxy: TcpProxy;
@@ -37,6 +38,7 @@ before(async () => {
       HOST: '127.0.0.1',
       DATABASE_URL: viaProxy.toString(),
       DATABASE_POOL_MAX: String(POOL_MAX),
+      DATABASE_STALL_TIMEOUT_MS: String(STALL_MS),
       EXTERNAL_URL: 'http://relinks.test',
       RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
       LOG_LEVEL: 'silent',
@@ -120,6 +122,39 @@ test('a write whose connection is lost mid-transaction is not retried: 503, noth
   assert.equal(retried.status, 201, retried.text);
   const rows = await queryStore(store, "select id from release_links where name = 'write-lost'");
   assert.deepEqual(rows.map((r) => Number(r.id)), [retried.body.id]);
+});
+
+test('a read whose connection goes silent (no reset) is given up after the stall timeout and retried on a fresh one', async () => {
+  const link = await request('POST', links, { name: 'read-stall', url: 'https://example.com/read-stall' });
+  assert.equal(link.status, 201, link.text);
+  const stalledBefore = proxy.stalled;
+  proxy.stallNext((chunk) => sent('select')(chunk) && sent('"release_links"')(chunk));
+  const started = Date.now();
+  const read = await request('GET', `${links}/${link.body.id}`);
+  const took = Date.now() - started;
+  assert.equal(proxy.stalled, stalledBefore + 1, 'the proxy froze a connection under the read');
+  assert.equal(read.status, 200, read.text);
+  assert.deepEqual(read.body, link.body);
+  assert.ok(took >= STALL_MS && took < STALL_MS + 5000, `answered after ${took} ms`);
+});
+
+test('a write whose connection goes silent is given up after the stall timeout: 503, nothing written, a retry succeeds', async () => {
+  const stalledBefore = proxy.stalled;
+  proxy.stallNext(sent('insert into "release_links"'));
+  const lost = await request('POST', links, { name: 'write-stall', url: 'https://example.com/write-stall' });
+  assert.equal(proxy.stalled, stalledBefore + 1, 'the proxy froze a connection under the insert');
+  assert.equal(lost.status, 503, lost.text);
+  assert.deepEqual(lost.body, { message: '503 Service Unavailable' });
+  assert.deepEqual(await queryStore(store, "select id from release_links where name = 'write-stall'"), []);
+  const retried = await request('POST', links, { name: 'write-stall', url: 'https://example.com/write-stall' });
+  assert.equal(retried.status, 201, retried.text);
+});
+
+test('DATABASE_STALL_TIMEOUT_MS is checked at start', () => {
+  const base = { DATABASE_URL: 'postgres://x@127.0.0.1/db' };
+  assert.equal(loadConfig(base).databaseStallTimeoutMs, 60_000);
+  assert.equal(loadConfig({ ...base, DATABASE_STALL_TIMEOUT_MS: '2500' }).databaseStallTimeoutMs, 2500);
+  for (const bad of ['0', '99', 'soon', '-1']) assert.throws(() => loadConfig({ ...base, DATABASE_STALL_TIMEOUT_MS: bad }), /DATABASE_STALL_TIMEOUT_MS/);
 });
 
 test(`DATABASE_POOL_MAX=${POOL_MAX} caps the connections one instance opens, even under concurrent load`, async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import type SQLite from 'better-sqlite3';
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { DB } from './schema.js';
@@ -36,12 +37,14 @@ export interface Store {
 export interface StoreOptions {
   databaseUrl: string;
   poolMax?: number;
+  /** PostgreSQL: a checked-out connection silent this long is ended as lost. */
+  stallTimeoutMs?: number;
 }
 
 export function openStore(options: StoreOptions): Store {
   const url = options.databaseUrl;
   if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  return openPostgres(url, options.poolMax ?? 10);
+  return openPostgres(url, options.poolMax ?? 10, options.stallTimeoutMs ?? 60_000);
 }
 
 /**
@@ -105,7 +108,7 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
   return { connectionString: parsed.toString(), schema };
 }
 
-function openPostgres(url: string, max: number): Store {
+function openPostgres(url: string, max: number, stallTimeoutMs: number): Store {
   const { connectionString, schema } = parsePostgresUrl(url);
   const pool = new (load<typeof pg>('pg').Pool)({
     connectionString,
@@ -121,7 +124,17 @@ function openPostgres(url: string, max: number): Store {
   pool.on('error', () => {});
   // Nor may a checked-out one: pg-pool listens for errors only on idle clients, and an 'error'
   // event without a listener throws. The query in flight still fails and is handled (reconnect.ts).
-  pool.on('connect', (client) => client.on('error', () => {}));
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    // A connection that goes silent without a reset (packets dropped) would hold its request until
+    // TCP gives up, many minutes later. Silence past the stall timeout ends it, so the query fails
+    // as a lost connection: a read is retried on a fresh one, a write answers 503. Idle pooled
+    // connections are closed after 10 s anyway, so only a checked-out connection can stall.
+    const socket = (client as unknown as { connection?: { stream?: Socket } }).connection?.stream;
+    socket?.setTimeout(stallTimeoutMs, () => {
+      socket.destroy(new Error(`Connection terminated: no answer from PostgreSQL for ${stallTimeoutMs} ms`));
+    });
+  });
   const db = new Kysely<DB>({ dialect: currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool }))), plugins: [authChangesPlugin] });
   return {
     db,

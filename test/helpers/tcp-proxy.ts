@@ -8,10 +8,13 @@ export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private open = 0;
   private breakWhen: ((chunk: Buffer) => boolean) | undefined;
+  private stallWhen: ((chunk: Buffer) => boolean) | undefined;
   /** Most connections open at the same time since start. */
   peak = 0;
   /** Connections killed by `breakNext`. */
   broken = 0;
+  /** Connections frozen by `stallNext`. */
+  stalled = 0;
   port = 0;
 
   constructor(
@@ -47,6 +50,14 @@ export class TcpProxy {
     this.breakWhen = matches;
   }
 
+  /**
+   * The next chunk a client sends that matches is swallowed, and from then on that connection pair
+   * carries nothing either way while staying open: a network that drops packets without a reset.
+   */
+  stallNext(matches: (chunk: Buffer) => boolean): void {
+    this.stallWhen = matches;
+  }
+
   async close(): Promise<void> {
     await this.cut();
   }
@@ -67,7 +78,15 @@ export class TcpProxy {
       client.destroy();
       upstream.destroy();
     };
+    let stalled = false;
     client.on('data', (chunk: Buffer) => {
+      if (stalled) return;
+      if (this.stallWhen?.(chunk)) {
+        this.stallWhen = undefined;
+        this.stalled += 1;
+        stalled = true;
+        return;
+      }
       if (this.breakWhen?.(chunk)) {
         this.breakWhen = undefined;
         this.broken += 1;
@@ -76,7 +95,9 @@ export class TcpProxy {
       }
       upstream.write(chunk);
     });
-    upstream.on('data', (chunk: Buffer) => client.write(chunk));
+    upstream.on('data', (chunk: Buffer) => {
+      if (!stalled) client.write(chunk);
+    });
     client.on('close', close);
     upstream.on('close', close);
     client.on('error', close);
