@@ -5,13 +5,13 @@
 // case (bare first, then relinks), and prints req/s, latency, non-2xx and the ratio relinks/bare.
 // Both servers run as child processes; the load generator (autocannon) runs in this process.
 // It reports and never fails a build: it is not part of `npm test`.
-import { fork, spawn, spawnSync } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { buildDist, freePort, root, sleep } from './lib.mjs';
 
 // ---------------------------------------------------------------- helpers
 
@@ -39,7 +39,6 @@ function parseArgs(argv) {
   return opts;
 }
 
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
 function newestMtime(dir) {
   let newest = 0;
@@ -56,21 +55,10 @@ function buildIfStale() {
   const stale = !fs.existsSync(dist) || newestMtime(path.join(root, 'src')) > fs.statSync(dist).mtimeMs;
   if (!stale) return;
   console.log('building dist (tsc) ...');
-  const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
-  if (r.status !== 0) throw new Error('tsc failed');
+  if (!buildDist()) throw new Error('tsc failed');
   fs.utimesSync(dist, new Date(), new Date());
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** CPU time (user + system) a process has used so far, in ms; USER_HZ is 100 on Linux. */
 function cpuMsOf(pid) {
@@ -82,7 +70,6 @@ function cpuMsOf(pid) {
   }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Peak (VmHWM) and current (VmRSS) resident memory of a process, in MB. */
 function memoryOf(pid) {

@@ -8,32 +8,20 @@
 //   npm run crashtest -- --postgres       # the same on a fresh PostgreSQL schema (TEST_DATABASE_URL)
 //   options: --rounds N  --concurrency N  --no-build
 // Exit status 0 only when nothing acknowledged was lost or damaged.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { buildDist, freePort, root, sleep } from './lib.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROOT_TOKEN = 'crash-test-root-token-0123456789';
 const LINK_TYPES = ['other', 'runbook', 'image', 'package'];
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One HTTP request; resolves { status, json } or rejects on any network failure. */
 function call(agent, port, method, urlPath, body) {
@@ -288,8 +276,7 @@ async function main() {
   const rounds = option('--rounds', 20);
   const concurrency = option('--concurrency', 16);
   if (!args.includes('--no-build')) {
-    const build = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
-    if (build.status !== 0) process.exit(build.status ?? 1);
+    if (!buildDist()) process.exit(1);
   }
 
   let databaseUrl;
