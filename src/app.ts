@@ -1,4 +1,5 @@
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
 import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
@@ -7,6 +8,7 @@ import { registerFormParsers } from './http/forms.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { collectRoutes } from './http/route-list.js';
 import { registerDrain } from './http/drain.js';
+import { loggerOptions, requestIdOf } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors, registerSecurity } from './http/security.js';
 import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
@@ -28,11 +30,16 @@ export interface AppOptions {
   /** Token kinds beyond personal access tokens, tried in order after them. */
   tokenResolvers?: TokenResolver[];
   logger?: boolean;
+  /** Where log lines go (stdout when absent). */
+  logStream?: DestinationStream;
 }
 
-export async function buildApp({ config, store, tokenResolvers = [], logger = true }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, store, tokenResolvers = [], logger = true, logStream }: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    logger: logger ? { level: config.logLevel } : false,
+    logger: logger ? { ...loggerOptions(config.logLevel), stream: logStream } : false,
+    // GitLab answers every request with its correlation id as X-Request-Id, and logs it under that name.
+    genReqId: requestIdOf,
+    logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     bodyLimit: BODY_LIMIT,
     // Only these may tell us the client's address (X-Forwarded-For): see TRUSTED_PROXIES.
     trustProxy: config.trustedProxies.length ? config.trustedProxies : false,
@@ -77,13 +84,14 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   app.decorateRequest('ctx', null as unknown as Ctx);
   app.addHook('preHandler', async (request) => {
     const actor = request.routeOptions.config?.public ? anonymous : await authenticate(store.db, request, resolvers);
-    request.ctx = { db: store.db, actor, config, write: store.write };
+    request.ctx = { db: store.db, actor, config, write: store.write, requestId: request.id };
   });
   // After authentication, so a user is limited per user and an anonymous caller per IP.
   await registerRateLimits(app, config);
 
   // python-gitlab only parses JSON when the type is exactly application/json.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-request-id', request.id);
     const type = reply.getHeader('content-type');
     if (type === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
     reply.header('x-content-type-options', 'nosniff');

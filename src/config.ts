@@ -45,7 +45,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const databaseUrl = env.DATABASE_URL || 'sqlite:./data/relinks.db';
   if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\/.+/.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://…, got "${databaseUrl}"`);
+    // The message reaches a terminal or a log: never the password a mistyped URL may hold.
+    const shown = databaseUrl.replace(/\/\/([^/:@]*):[^/@]*@/, '//$1:[FILTERED]@');
+    throw new ConfigError(`DATABASE_URL must be sqlite:<path> or postgres://…, got "${shown}"`);
   }
 
   const externalUrl = (env.EXTERNAL_URL || `http://localhost:${port}`).replace(/\/+$/, '');

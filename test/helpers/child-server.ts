@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { leakedSecrets } from './secrets.js';
 import { ROOT_TOKEN } from './server.js';
 
 // The built server (`node bin/relinks.js serve`) as a child process, for tests about signals and
@@ -41,7 +42,8 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
       DATABASE_URL: databaseUrl,
       RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
       EXTERNAL_URL: 'http://relinks.test',
-      LOG_LEVEL: 'warn',
+      // Every line is checked for the credentials the tests send (helpers/secrets.ts).
+      LOG_LEVEL: 'trace',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,6 +77,8 @@ export async function startChildServer(databaseUrl: string, env: Record<string, 
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
+      const leaks = leakedSecrets(out);
+      if (leaks.length) throw new Error(`credentials reached the log: ${leaks.join(', ')}`);
     },
   };
 }

@@ -1,8 +1,11 @@
 import { loadConfig, type Config } from '../../src/config.js';
 import { startServer, type Running } from '../../src/server.js';
+import { rememberFieldSecrets, rememberHeaderSecrets, rememberSecret, rememberUrlSecrets, secretScanningLog } from './secrets.js';
 import { createTestStore, type TestStore } from './store.js';
 
 export const ROOT_TOKEN = 'root-test-token-0123456789';
+// The root token is a secret like any other.
+rememberSecret(ROOT_TOKEN);
 
 export interface Response<T = any> {
   status: number;
@@ -38,10 +41,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     DATABASE_URL: store.databaseUrl,
     EXTERNAL_URL: 'http://relinks.test',
     RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
-    LOG_LEVEL: 'silent',
+    // Every line is written and checked for the credentials the tests send (helpers/secrets.ts).
+    LOG_LEVEL: 'trace',
     ...env,
   });
-  const running = await startServer(config, { logger: false });
+  const log = secretScanningLog();
+  const running = await startServer(config, { logStream: log.stream });
   const url = running.url;
   return {
     url,
@@ -52,6 +57,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     async close() {
       await running.close();
       await store.drop();
+      if (log.leaks.length) throw new Error(`credentials reached the log:\n${log.leaks.join('\n')}`);
     },
   };
 }
@@ -60,6 +66,10 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
 export async function requestTo<T = any>(base: string, method: string, urlPath: string, options: RequestOptions = {}): Promise<Response<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers['private-token'] = options.token;
+  rememberHeaderSecrets(headers);
+  rememberUrlSecrets(urlPath);
+  rememberFieldSecrets(options.json);
+  rememberFieldSecrets(options.form);
   let body: string | undefined;
   if (options.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -76,5 +86,7 @@ export async function requestTo<T = any>(base: string, method: string, urlPath: 
   } catch {
     // not JSON: leave the text
   }
+  // Tokens the server hands out (personal and job tokens) are secrets from then on.
+  if (parsed && typeof parsed === 'object') rememberSecret((parsed as { token?: unknown }).token);
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyRequest } from 'fastify';
+import type { LoggerOptions } from 'pino';
+
+// What a log line may say about a request. GitLab filters credentials from every log it writes
+// (Rails' filter_parameters); relinks does the same in one place: the request serializer writes
+// the URL with secret parameters masked, and pino's redaction masks secret headers and fields in
+// anything else a log call is handed.
+
+export const FILTERED = '[FILTERED]';
+
+/**
+ * Parameter names whose values are credentials. As Rails' filter, a name matches when it contains
+ * one of these words (`private_token`, `job_token`, `access_token`, `token`, `password`, nested
+ * `user[password]`).
+ */
+const SECRET_NAME = /token|password|secret|passwd|api_?key|authorization|cookie/i;
+
+export const isSecretName = (name: string): boolean => SECRET_NAME.test(name);
+
+/** The URL with the values of secret query parameters masked; the path is kept as sent. */
+export function filterUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const query = url.slice(q + 1);
+  const filtered = query
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const rawName = eq < 0 ? pair : pair.slice(0, eq);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        // A malformed name is still checked as written.
+      }
+      return eq >= 0 && isSecretName(name) ? `${rawName}=${FILTERED}` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, q)}?${filtered}`;
+}
+
+// Headers and body fields that carry credentials, wherever a log call puts a request or its parts.
+const SECRET_HEADERS = ['authorization', '"private-token"', '"job-token"', 'cookie', '"x-gitlab-token"', '"proxy-authorization"'];
+const SECRET_FIELDS = ['private_token', 'job_token', 'access_token', 'token', 'password', 'secret'];
+
+const REDACT_PATHS = [
+  ...SECRET_HEADERS.flatMap((h) => [`req.headers.${h}`, `headers.${h}`, `request.headers.${h}`]),
+  'res.headers["set-cookie"]',
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `body.${f}`, `req.body.${f}`, `query.${f}`, `req.query.${f}`]),
+];
+
+/** A sane incoming X-Request-Id is kept (a proxy in front may have set it); any other gets a new one. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && SANE_REQUEST_ID.test(given)) return given;
+  return randomUUID().replaceAll('-', '');
+}
+
+/** The fields of a request worth a log line, its URL filtered. */
+function serializeRequest(request: FastifyRequest) {
+  return {
+    method: request.method,
+    url: filterUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
+
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: { paths: REDACT_PATHS, censor: FILTERED },
+    serializers: { req: serializeRequest as never },
+  };
+}
