@@ -32,6 +32,8 @@ export function auditEventEntity(event: AuditEvent, projectFullPath: string) {
       entity_path: projectFullPath,
       before: parse(event.before_json),
       after: parse(event.after_json),
+      // The X-Request-Id of the change's request (GitLab's correlation id): find its log lines by it.
+      correlation_id: event.request_id,
     },
     created_at: event.created_at,
   };

@@ -20,7 +20,7 @@ const BROWSER_HEADERS: Record<string, string> = {
  * its own body shape (and 414). Bad percent-encoding is a bad request; a path segment too long to
  * name anything cannot match a route.
  */
-export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   const e = error.code === 'FST_ERR_BAD_URL' ? badParams('400 Bad request - the URL is not valid percent-encoded UTF-8') : routeNotFound();
   // Written raw: these replies skip the hooks, and Fastify would add `; charset=utf-8` to the type.
   const body = JSON.stringify(e.body);
@@ -29,6 +29,7 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
     'x-content-type-options': 'nosniff',
+    'x-request-id': request.id,
     ...BROWSER_HEADERS,
   });
   reply.raw.end(body);

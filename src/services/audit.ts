@@ -75,6 +75,7 @@ async function record(
     target_details: event.targetDetails,
     before_json: event.before === null ? null : JSON.stringify(event.before),
     after_json: event.after === null ? null : JSON.stringify(event.after),
+    request_id: ctx.requestId ?? null,
     created_at: now(),
   });
 }

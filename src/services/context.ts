@@ -12,6 +12,8 @@ export interface Ctx {
   config: Config;
   /** Durable unit of work: see Store.write. */
   write: Store['write'];
+  /** The request's correlation id (X-Request-Id), recorded with what it changes. */
+  requestId?: string;
   /** Set while a create runs under an Idempotency-Key: see services/idempotency.ts. */
   idempotency?: PendingKey;
 }

@@ -150,6 +150,8 @@ export interface AuditEventsTable {
   target_details: string;
   before_json: string | null;
   after_json: string | null;
+  /** The X-Request-Id of the request that made the change. */
+  request_id: string | null;
   created_at: string;
 }
 
