@@ -2,15 +2,12 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
-import { authenticate, personalTokens, type TokenResolver } from './http/auth.js';
-import { addAtLeastOneOf, registerBlankParams, schemaErrorFormatter } from './http/validation.js';
-import { registerFormParsers } from './http/forms.js';
-import { registerRateLimits } from './http/rate-limit.js';
-import { collectRoutes } from './http/route-list.js';
-import { registerDrain } from './http/drain.js';
+import type { TokenResolver } from './http/auth.js';
+import bodies from './http/bodies.js';
+import pipeline from './http/pipeline.js';
+import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
 import { loggerOptions, requestIdOf } from './http/logging.js';
-import { clientErrorHandler, frameworkErrors, registerSecurity } from './http/security.js';
-import { anonymous } from './policy.js';
+import { clientErrorHandler, frameworkErrors } from './http/security.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
 import type { Store } from './store/db.js';
@@ -57,46 +54,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     schemaErrorFormatter,
   });
 
-  // Rails-style nested form fields (assets[links][0][name]) as curl --data and curl --form send them.
-  await registerFormParsers(app, BODY_LIMIT);
-  const parseJson = app.getDefaultJsonParser('error', 'error');
-  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
-    // An empty JSON body (curl -X DELETE -H 'Content-Type: application/json') means no parameters.
-    if (body === '' || (typeof body === 'string' && body.trim() === '')) return done(null, {});
-    parseJson(request, body as string, done);
-  });
-
-  // GitLab merges query and body parameters; a body that is not an object carries none.
-  app.addHook('preValidation', async (request) => {
-    if (!request.routeOptions.schema?.body) return;
-    const body = request.body && typeof request.body === 'object' && !Array.isArray(request.body) ? request.body : {};
-    const query = request.query && typeof request.query === 'object' ? request.query : {};
-    request.body = { ...query, ...body };
-  });
-  // After the merge, so a blank query parameter is settled in the body too.
-  registerBlankParams(app);
-
-  registerSecurity(app);
-  registerDrain(app);
-  collectRoutes(app);
-
-  const resolvers = [personalTokens, ...tokenResolvers];
-  app.decorateRequest('ctx', null as unknown as Ctx);
-  app.addHook('preHandler', async (request) => {
-    const actor = request.routeOptions.config?.public ? anonymous : await authenticate(store.db, request, resolvers);
-    request.ctx = { db: store.db, actor, config, write: store.write, requestId: request.id };
-  });
-  // After authentication, so a user is limited per user and an anonymous caller per IP.
-  await registerRateLimits(app, config);
-
-  // python-gitlab only parses JSON when the type is exactly application/json.
-  app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-request-id', request.id);
-    const type = reply.getHeader('content-type');
-    if (type === 'application/json; charset=utf-8') reply.header('content-type', 'application/json');
-    reply.header('x-content-type-options', 'nosniff');
-    return payload;
-  });
+  await app.register(bodies, { bodyLimit: BODY_LIMIT });
+  await app.register(pipeline, { config, store, tokenResolvers, bodyLimit: BODY_LIMIT });
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
@@ -125,11 +84,4 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
 
   await registerRoutes(app, { config, store });
   return app;
-}
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Skip authentication entirely (health probes). */
-    public?: boolean;
-  }
 }

@@ -104,23 +104,3 @@ export function canCreateJobToken(actor: Actor, view: ProjectView): boolean {
 export function canEndJobToken(actor: Actor, view: ProjectView, tokenUserId: number): boolean {
   return actor.user?.id === tokenUserId || canAdminProject(actor, view);
 }
-
-const READS = ['GET', 'HEAD'];
-const ANY = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-
-/**
- * The endpoints GitLab accepts a CI/CD job token on, here: releases (and their permalinks and
- * downloads), release links, reading tags, and the web asset downloads. Any other route answers a
- * job token with 403. `route` is Fastify's route pattern, e.g. `/api/v4/projects/:id/releases`.
- */
-const JOB_TOKEN_ROUTES: { methods: string[]; pattern: RegExp }[] = [
-  { methods: ANY, pattern: /^\/api\/v4\/projects\/:id\/releases(\/|$)/ },
-  { methods: READS, pattern: /^\/api\/v4\/projects\/:id\/repository\/tags(\/|$)/ },
-  // The web routes (`/<full path>/-/releases/...`): one wildcard route, which serves only downloads and permalinks.
-  { methods: READS, pattern: /^\/\*$/ },
-];
-
-export function jobTokenMayCall(method: string, route: string | undefined): boolean {
-  if (route === undefined) return false;
-  return JOB_TOKEN_ROUTES.some((r) => r.methods.includes(method) && r.pattern.test(route));
-}

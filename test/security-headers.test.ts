@@ -23,11 +23,11 @@ before(async () => {
   await createRelease(server, projectId, 'v1', [{ name: 'app', url: 'https://example.com/app', filepath: '/bin/app' }]);
   // A second app on the same store, with routes only a test has: an error nobody planned and HTML pages.
   app = await buildApp({ config: server.config, store: server.running.store, logger: false });
-  app.get('/boom', async () => {
+  app.get('/boom', { config: { auth: 'public' } }, async () => {
     throw new Error('boom at /work/main/src/secret.ts:12:34');
   });
-  app.get('/page', { config: { public: true } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send('<h1>hi</h1>'));
-  app.get('/page-with-policy', { config: { public: true } }, async (_request, reply) =>
+  app.get('/page', { config: { auth: 'public' } }, async (_request, reply) => reply.type('text/html; charset=utf-8').send('<h1>hi</h1>'));
+  app.get('/page-with-policy', { config: { auth: 'public' } }, async (_request, reply) =>
     reply.header('content-security-policy', "default-src 'self'").type('text/html').send('<p>own policy</p>'),
   );
   await app.ready();

@@ -4,10 +4,14 @@ import { insufficientScope, unauthorized } from '../errors.js';
 import { anonymous, type Actor } from '../policy.js';
 import { actorForPersonalToken } from '../services/tokens.js';
 import type { DB } from '../store/schema.js';
+import { factsOf } from './route-facts.js';
 
 export interface Credentials {
-  kind: 'personal' | 'job' | 'bearer';
+  /** `bearer`: a token of either kind, sent as `Authorization: Bearer`. `basic`: HTTP Basic's password. */
+  kind: 'personal' | 'job' | 'bearer' | 'basic';
   token: string;
+  /** HTTP Basic's user name. */
+  username?: string;
 }
 
 const param = (source: unknown, name: string): string | undefined => {
@@ -17,6 +21,16 @@ const param = (source: unknown, name: string): string | undefined => {
   }
   return undefined;
 };
+
+/** HTTP Basic `user:token`, which GitLab takes only where packages are served (curl --user). */
+function basicCredentials(value: string): Credentials | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(value);
+  if (!match) return null;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return null;
+  return { kind: 'basic', username: decoded.slice(0, colon), token: decoded.slice(colon + 1) };
+}
 
 /** Every way GitLab accepts a token: headers first, then `private_token` / `job_token` parameters. */
 export function credentialsOf(request: FastifyRequest): Credentials | null {
@@ -31,9 +45,11 @@ export function credentialsOf(request: FastifyRequest): Credentials | null {
   if (jobToken !== undefined) return { kind: 'job', token: jobToken };
   const authorization = header('authorization');
   if (authorization !== undefined) {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match) throw unauthorized();
-    return { kind: 'bearer', token: match[1] };
+    const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (bearer) return { kind: 'bearer', token: bearer[1] };
+    const basic = factsOf(request).auth.includes('basic') ? basicCredentials(authorization) : null;
+    if (!basic) throw unauthorized();
+    return basic;
   }
   return null;
 }
@@ -41,8 +57,7 @@ export function credentialsOf(request: FastifyRequest): Credentials | null {
 /** Extra token kinds (job tokens) plug in here without touching the hook. */
 export type TokenResolver = (db: Kysely<DB>, credentials: Credentials, request: FastifyRequest) => Promise<Actor | null>;
 
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-
+/** Who the request acts as, by the credentials its route declares it takes (route-facts.ts). */
 export async function authenticate(db: Kysely<DB>, request: FastifyRequest, resolvers: TokenResolver[]): Promise<Actor> {
   const credentials = credentialsOf(request);
   if (!credentials) return anonymous;
@@ -56,25 +71,21 @@ export async function authenticate(db: Kysely<DB>, request: FastifyRequest, reso
   return actor;
 }
 
-// Reads need `api` or `read_api` (asset downloads too: a `read_user` token must not fetch a
-// private project's assets); the user endpoints also take `read_user`.
-const USER_ROUTES = new Set(['/api/v4/user', '/api/v4/users/:id']);
-
 function checkScopes(request: FastifyRequest, scopes: readonly string[]): void {
-  if (scopes.includes('api')) return;
-  if (WRITE_METHODS.has(request.method)) throw insufficientScope();
-  if (scopes.includes('read_api')) return;
-  const user = USER_ROUTES.has(request.routeOptions.url ?? '');
-  if (user && scopes.includes('read_user')) return;
-  throw insufficientScope(user ? 'api read_api read_user' : 'api read_api');
+  const needed = factsOf(request).scopes ?? ['api'];
+  if (needed.some((scope) => scopes.includes(scope))) return;
+  throw insufficientScope(needed.join(' '));
 }
 
-/** Personal access tokens, sent as PRIVATE-TOKEN, private_token or a Bearer token. */
+/** Personal access tokens, sent as PRIVATE-TOKEN, private_token, a Bearer token or Basic's password. */
 export const personalTokens: TokenResolver = async (db, credentials) => {
   if (credentials.kind === 'job') return null;
-  if (credentials.kind === 'bearer') {
+  if (credentials.kind === 'bearer' || credentials.kind === 'basic') {
     try {
-      return await actorForPersonalToken(db, credentials.token);
+      const actor = await actorForPersonalToken(db, credentials.token);
+      // Basic names the user too; a token of someone else's is no match.
+      if (credentials.kind === 'basic' && actor.user?.username !== credentials.username) return null;
+      return actor;
     } catch {
       return null;
     }

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
  * reached our hooks and has not been answered yet) are closed. In-flight requests finish; the
  * process exits as soon as the last of them is answered.
  */
-export function registerDrain(app: FastifyInstance): void {
+export function registerDrain(app: FastifyInstance): { draining(): boolean } {
   let draining = false;
   let sweeper: NodeJS.Timeout | undefined;
   const inFlight = new Map<Socket, number>();
@@ -33,11 +33,6 @@ export function registerDrain(app: FastifyInstance): void {
     if (left > 0) inFlight.set(socket, left);
     else inFlight.delete(socket);
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
-    if (draining) reply.header('connection', 'close');
-    return payload;
-  });
-
   app.addHook('preClose', async () => {
     draining = true;
     const sweep = () => {
@@ -49,4 +44,6 @@ export function registerDrain(app: FastifyInstance): void {
   app.addHook('onClose', async () => {
     clearInterval(sweeper);
   });
+  // Read by the one onSend hook (pipeline.ts), which says `Connection: close` while draining.
+  return { draining: () => draining };
 }

@@ -163,9 +163,12 @@ export async function registerFormParsers(app: FastifyInstance, limit: number): 
     isPartAFile: (_name, _type, filename) => filename !== undefined,
     limits: { parts: MAX_FORM_PARTS, fields: MAX_FORM_PARTS, fieldSize: limit, fileSize: limit, headerPairs: 100 },
   });
-  // The multipart parser only marks the request; its fields are read here, before the hooks that
-  // merge parameters, check them for NUL bytes and validate them.
-  app.addHook('preValidation', async (request) => {
-    if (request.isMultipart()) request.body = await readMultipart(request, limit);
-  });
+}
+
+/**
+ * The multipart parser only marks the request; its fields are read by the pipeline, before it
+ * merges parameters, checks them for NUL bytes and validates them.
+ */
+export async function readMultipartFields(request: FastifyRequest, limit: number): Promise<void> {
+  if (request.isMultipart()) request.body = await readMultipart(request, limit);
 }

@@ -42,11 +42,13 @@ export function filterUrl(url: string): string {
 }
 
 // Headers and body fields that carry credentials, wherever a log call puts a request or its parts.
-const SECRET_HEADERS = ['authorization', '"private-token"', '"job-token"', 'cookie', '"x-gitlab-token"', '"proxy-authorization"'];
+const SECRET_HEADERS = ['authorization', '["private-token"]', '["job-token"]', 'cookie', '["x-gitlab-token"]', '["proxy-authorization"]'];
 const SECRET_FIELDS = ['private_token', 'job_token', 'access_token', 'token', 'password', 'secret'];
 
 const REDACT_PATHS = [
-  ...SECRET_HEADERS.flatMap((h) => [`req.headers.${h}`, `headers.${h}`, `request.headers.${h}`]),
+  // `*.headers` covers what libraries log of their own accord (the multipart parser logs its busboy
+  // options, the request's headers among them, at trace level).
+  ...SECRET_HEADERS.map((h) => (h.startsWith('[') ? h : `.${h}`)).flatMap((h) => [`headers${h}`, `*.headers${h}`]),
   'res.headers["set-cookie"]',
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`, `body.${f}`, `req.body.${f}`, `query.${f}`, `req.query.${f}`]),
 ];

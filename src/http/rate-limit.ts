@@ -6,6 +6,7 @@ import { ApiError } from '../errors.js';
 import { canWriteReleases } from '../policy.js';
 import { visibleProject } from '../services/projects.js';
 import { credentialsOf } from './auth.js';
+import { factsOf, isPublic } from './route-facts.js';
 
 // GitLab's user and IP rate limits (its Rack::Attack throttles), on @fastify/rate-limit's counters:
 // in process, or in Redis when REDIS_URL is set so that several instances share one count.
@@ -25,12 +26,15 @@ interface Limiter {
   check: Check;
 }
 
-const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
-const RELEASE_ROUTES = '/api/v4/projects/:id/releases';
-
-const isPublic = (request: FastifyRequest) => request.routeOptions.config?.public === true;
-const isReleaseWrite = (request: FastifyRequest) =>
-  WRITE_METHODS.has(request.method) && (request.routeOptions.url ?? '').startsWith(RELEASE_ROUTES);
+/** The steps of the request pipeline (pipeline.ts) that count requests, each at its place. */
+export interface RateLimits {
+  /** onRequest: an anonymous request counts against its IP before its body is read. */
+  beforeBody(request: FastifyRequest): Promise<void>;
+  /** preHandler, after authentication: the user's count, then the project's for release writes. */
+  afterAuth(request: FastifyRequest): Promise<void>;
+  /** onSend: credentials that failed (401) count against the IP; the 429 body when it is over. */
+  onUnauthorized(request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown>;
+}
 
 /** Requests whose credentials are checked later, and those already counted against their IP. */
 const withCredentials = new WeakSet<FastifyRequest>();
@@ -57,9 +61,9 @@ function tooMany(limiter: Limiter, max: number, ttlInSeconds: number, periodSeco
   };
 }
 
-export async function registerRateLimits(app: FastifyInstance, config: Config): Promise<void> {
+export async function registerRateLimits(app: FastifyInstance, config: Config): Promise<RateLimits | null> {
   const { authenticated, unauthenticated, releaseWrites, periodSeconds } = config.rateLimits;
-  if (authenticated === 0 && unauthenticated === 0 && releaseWrites === 0) return;
+  if (authenticated === 0 && unauthenticated === 0 && releaseWrites === 0) return null;
 
   let redis: Redis | undefined;
   if (config.redisUrl) {
@@ -105,48 +109,50 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
 
   const ipKey = (request: FastifyRequest) => `ip:${request.ip}`;
 
-  app.addHook('onRequest', async (request) => {
-    if (isPublic(request)) return;
-    let credentials: unknown;
-    try {
-      credentials = credentialsOf(request);
-    } catch {
-      credentials = 'malformed';
-    }
-    if (credentials !== null) {
-      withCredentials.add(request);
-      return;
-    }
-    if (!byIp) return;
-    countedByIp.add(request);
-    const over = await count(request, byIp, ipKey(request));
-    if (over) throw new ApiError(429, over.body, over.headers);
-  });
-
-  app.addHook('preHandler', async (request) => {
-    if (isPublic(request) || !request.ctx) return;
-    const { actor } = request.ctx;
-    if (actor.user && byUser) {
-      const over = await count(request, byUser, `user:${actor.user.id}`);
+  return {
+    async beforeBody(request) {
+      if (isPublic(request)) return;
+      let credentials: unknown;
+      try {
+        credentials = credentialsOf(request);
+      } catch {
+        credentials = 'malformed';
+      }
+      if (credentials !== null) {
+        withCredentials.add(request);
+        return;
+      }
+      if (!byIp) return;
+      countedByIp.add(request);
+      const over = await count(request, byIp, ipKey(request));
       if (over) throw new ApiError(429, over.body, over.headers);
-    }
-    if (byProject && actor.user && isReleaseWrite(request)) {
-      const ref = (request.params as { id?: unknown }).id;
-      const view = typeof ref === 'string' ? await visibleProject(request.ctx, ref).catch(() => null) : null;
-      if (view && canWriteReleases(actor, view)) {
-        const over = await count(request, byProject, `project:${view.project.id}`);
+    },
+
+    async afterAuth(request) {
+      if (isPublic(request) || !request.ctx) return;
+      const { actor } = request.ctx;
+      if (actor.user && byUser) {
+        const over = await count(request, byUser, `user:${actor.user.id}`);
         if (over) throw new ApiError(429, over.body, over.headers);
       }
-    }
-  });
+      if (byProject && actor.user && factsOf(request).throttle === 'release-writes') {
+        const ref = (request.params as { id?: unknown }).id;
+        const view = typeof ref === 'string' ? await visibleProject(request.ctx, ref).catch(() => null) : null;
+        if (view && canWriteReleases(actor, view)) {
+          const over = await count(request, byProject, `project:${view.project.id}`);
+          if (over) throw new ApiError(429, over.body, over.headers);
+        }
+      }
+    },
 
-  // Credentials that fail count as an unauthenticated request from the IP, as on GitLab.
-  app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload) => {
-    if (!byIp || reply.statusCode !== 401 || !withCredentials.has(request) || countedByIp.has(request)) return payload;
-    countedByIp.add(request);
-    const over = await count(request, byIp, ipKey(request));
-    if (!over) return payload;
-    reply.code(429).headers(over.headers).header('content-type', 'application/json');
-    return JSON.stringify(over.body);
-  });
+    // Credentials that fail count as an unauthenticated request from the IP, as on GitLab.
+    async onUnauthorized(request, reply, payload) {
+      if (!byIp || reply.statusCode !== 401 || !withCredentials.has(request) || countedByIp.has(request)) return payload;
+      countedByIp.add(request);
+      const over = await count(request, byIp, ipKey(request));
+      if (!over) return payload;
+      reply.code(429).headers(over.headers).header('content-type', 'application/json');
+      return JSON.stringify(over.body);
+    },
+  };
 }

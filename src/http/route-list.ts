@@ -24,9 +24,14 @@ export function collectRoutes(app: FastifyInstance): void {
   const routes: RouteEntry[] = [];
   app.decorate('routeList', routes);
   app.addHook('onRoute', (route) => {
+    // Every route says who may call it and what body it reads (route-facts.ts); forgetting is a
+    // start-up error, not a route that silently takes the defaults.
+    const where = `${route.method} ${route.url}`;
+    if (!route.config?.auth) throw new Error(`${where}: the route declares no auth in its config (see http/route-facts.ts)`);
+    if (route.schema?.body && !route.config.body) throw new Error(`${where}: the route has a body schema but declares no body kinds`);
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     for (const method of methods) {
-      routes.push({ method, url: route.url, schema: route.schema, public: route.config?.public === true });
+      routes.push({ method, url: route.url, schema: route.schema, public: route.config?.auth === 'public' });
     }
   });
 }

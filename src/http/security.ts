@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { badParams, routeNotFound } from '../errors.js';
 
 // Request hygiene and response headers that every route gets, whoever adds it.
@@ -85,21 +85,20 @@ export function hasNullByte(input: unknown): boolean {
   return false;
 }
 
-export function registerSecurity(app: FastifyInstance): void {
-  // As GitLab's HandleNullBytes middleware: a NUL is never meaningful in a parameter, PostgreSQL
-  // refuses it in text, and letting SQLite store it would make the two stores disagree.
-  app.addHook('preValidation', async (request) => {
-    if (hasNullByte(request.params) || hasNullByte(request.query) || hasNullByte(request.body)) {
-      throw badParams('400 Bad request - null bytes are not allowed in parameters');
-    }
-  });
+/**
+ * As GitLab's HandleNullBytes middleware: a NUL is never meaningful in a parameter, PostgreSQL
+ * refuses it in text, and letting SQLite store it would make the two stores disagree.
+ */
+export function rejectNullBytes(request: FastifyRequest): void {
+  if (hasNullByte(request.params) || hasNullByte(request.query) || hasNullByte(request.body)) {
+    throw badParams('400 Bad request - null bytes are not allowed in parameters');
+  }
+}
 
-  app.addHook('onSend', async (_request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    for (const [name, value] of Object.entries(BROWSER_HEADERS)) {
-      if (!reply.hasHeader(name)) reply.header(name, value);
-    }
-    reply.removeHeader('x-powered-by');
-    return payload;
-  });
+/** The headers every answer carries, unless a route set its own first. */
+export function setResponseHeaders(reply: FastifyReply): void {
+  reply.header('x-content-type-options', 'nosniff');
+  for (const [name, value] of Object.entries(BROWSER_HEADERS)) {
+    if (!reply.hasHeader(name)) reply.header(name, value);
+  }
 }

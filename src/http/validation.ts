@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { Ajv, KeywordDefinition } from 'ajv';
 import { badParams } from '../errors.js';
@@ -120,12 +120,10 @@ export function settleBlankParams(schema: unknown, data: unknown, emptyIsAbsent 
 }
 
 /** Settles blank values in every part a route's schema covers (path, query, body), before validation. */
-export function registerBlankParams(app: FastifyInstance): void {
-  app.addHook('preValidation', async (request) => {
-    const schema = request.routeOptions.schema;
-    if (!schema) return;
-    settleBlankParams(schema.params, request.params, false);
-    settleBlankParams(schema.querystring, request.query);
-    settleBlankParams(schema.body, request.body);
-  });
+export function settleRequestBlanks(request: FastifyRequest): void {
+  const schema = request.routeOptions.schema;
+  if (!schema) return;
+  settleBlankParams(schema.params, request.params, false);
+  settleBlankParams(schema.querystring, request.query);
+  settleBlankParams(schema.body, request.body);
 }

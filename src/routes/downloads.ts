@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as downloads from '../services/downloads.js';
 import { ProjectParams } from './schemas.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 // API direct asset downloads and the latest-release permalink (302s). The web forms of both live
@@ -20,7 +21,7 @@ function rawRest(request: FastifyRequest, marker: string): { rest: string; query
 export default async function downloadRoutes(app: FastifyInstance, _deps: RouteDeps) {
   app.get<{ Params: Static<typeof DownloadParams> }>(
     '/projects/:id/releases/:tag_name/downloads/*',
-    { schema: { params: DownloadParams } },
+    { config: facts.jobRead, schema: { params: DownloadParams } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       const url = await downloads.assetUrl(request.ctx, id, tag_name, request.params['*']);
@@ -33,6 +34,6 @@ export default async function downloadRoutes(app: FastifyInstance, _deps: RouteD
     const location = await downloads.latestReleasePath(request.ctx, request.params.id, rest, query);
     return reply.redirect(location, 302);
   };
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest', { schema: { params: ProjectParams } }, latest);
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest/*', { schema: { params: Type.Object({ id: Type.String(), '*': Type.String() }) } }, latest);
+  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest', { config: facts.jobRead, schema: { params: ProjectParams } }, latest);
+  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest/*', { config: facts.jobRead, schema: { params: Type.Object({ id: Type.String(), '*': Type.String() }) } }, latest);
 }

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 export default async function healthRoutes(app: FastifyInstance, { store }: RouteDeps) {
-  const open = { config: { public: true } };
+  const open = { config: facts.public };
   app.get('/-/liveness', open, async () => ({ status: 'ok' }));
 
   // 200 only while the store answers, so a load balancer stops sending traffic to a node that lost it.

@@ -4,6 +4,7 @@ import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as jobTokens from '../services/job-tokens.js';
 import * as scope from '../services/job-token-scope.js';
 import { Id, ProjectParams } from './schemas.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 const CreateBody = Type.Object({
@@ -21,13 +22,13 @@ const ListQuery = Type.Object(paginationQuery);
 export default async function jobTokenRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/ci/job_tokens',
-    { schema: { params: ProjectParams, body: CreateBody } },
+    { config: facts.write, schema: { params: ProjectParams, body: CreateBody } },
     async (request, reply) => reply.code(201).send(await jobTokens.createJobToken(request.ctx, request.params.id, request.body)),
   );
 
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/projects/:id/ci/job_tokens/:token_id',
-    { schema: { params: TokenParams } },
+    { config: facts.remove, schema: { params: TokenParams } },
     async (request, reply) => {
       await jobTokens.endJobToken(request.ctx, request.params.id, request.params.token_id);
       return reply.code(204).send();
@@ -36,7 +37,7 @@ export default async function jobTokenRoutes(app: FastifyInstance, { config }: R
 
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/job_token_scope/allowlist',
-    { schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.read, schema: { params: ProjectParams, querystring: ListQuery } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await scope.listAllowlist(request.ctx, request.params.id, page);
@@ -47,14 +48,14 @@ export default async function jobTokenRoutes(app: FastifyInstance, { config }: R
 
   app.post<{ Params: Static<typeof ScopeParams>; Body: Static<typeof ScopeBody> }>(
     '/projects/:id/job_token_scope/allowlist',
-    { schema: { params: ScopeParams, body: ScopeBody } },
+    { config: facts.write, schema: { params: ScopeParams, body: ScopeBody } },
     async (request, reply) =>
       reply.code(201).send(await scope.addToAllowlist(request.ctx, request.params.id, request.body.target_project_id)),
   );
 
   app.delete<{ Params: Static<typeof ScopeEntryParams> }>(
     '/projects/:id/job_token_scope/allowlist/:target_project_id',
-    { schema: { params: ScopeEntryParams } },
+    { config: facts.remove, schema: { params: ScopeEntryParams } },
     async (request, reply) => {
       await scope.removeFromAllowlist(request.ctx, request.params.id, request.params.target_project_id);
       return reply.code(204).send();

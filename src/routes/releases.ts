@@ -4,6 +4,7 @@ import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
 import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 const ListQuery = Type.Object(paginationQuery);
@@ -35,7 +36,7 @@ const UpdateBody = Type.Object({
 export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
-    { schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.jobRead, schema: { params: ProjectParams, querystring: ListQuery } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
@@ -46,21 +47,21 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/releases',
-    { schema: { params: ProjectParams, body: CreateBody } },
+    { config: facts.releaseWrite, schema: { params: ProjectParams, body: CreateBody } },
     async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { schema: { params: ReleaseParams } }, async (request) =>
+  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { params: ReleaseParams } }, async (request) =>
     releases.getRelease(request.ctx, request.params.id, request.params.tag_name),
   );
 
   app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(
     '/projects/:id/releases/:tag_name',
-    { schema: { params: ReleaseParams, body: UpdateBody } },
+    { config: facts.releaseWrite, schema: { params: ReleaseParams, body: UpdateBody } },
     async (request) => releases.updateRelease(request.ctx, request.params.id, request.params.tag_name, request.body),
   );
 
-  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { schema: { params: ReleaseParams } }, async (request) =>
+  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { params: ReleaseParams } }, async (request) =>
     releases.deleteRelease(request.ctx, request.params.id, request.params.tag_name),
   );
 }

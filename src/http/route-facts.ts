@@ -1,0 +1,61 @@
+import type { FastifyRequest } from 'fastify';
+
+// What a route declares about itself in its options' `config`; the pipeline (http/pipeline.ts)
+// reads these and nothing else to decide who may call it, how it is counted and what body it reads.
+
+/** Ways of presenting a token. Anonymous callers are always let through to the policy, which decides. */
+export type Credential = 'personal' | 'job' | 'basic';
+export type Scope = 'api' | 'read_api' | 'read_user';
+/** `form` is urlencoded or multipart fields (curl --data / --form); `json` a JSON document. */
+export type BodyKind = 'json' | 'form';
+/** Counted per project on top of the per-user limit: GitLab's release write throttle. */
+export type RateLimitGroup = 'api' | 'release-writes';
+
+export interface RouteFacts {
+  /** `public`: no credential is read at all (probes). Otherwise the credentials the route takes. */
+  auth: 'public' | readonly Credential[];
+  /** A personal token needs one of these scopes. Job tokens carry no scopes. */
+  scopes?: readonly Scope[];
+  /** Named `throttle`, GitLab's word: @fastify/rate-limit owns `config.rateLimit`. */
+  throttle?: RateLimitGroup;
+  /** The bodies the route reads; none when absent. Query and body parameters merge only here. */
+  body?: readonly BodyKind[];
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteFacts['auth'];
+    scopes?: RouteFacts['scopes'];
+    throttle?: RouteFacts['throttle'];
+    body?: RouteFacts['body'];
+  }
+}
+
+// The common declarations, so a route reads as what it is.
+const READ_SCOPES: readonly Scope[] = ['api', 'read_api'];
+const WRITE_SCOPES: readonly Scope[] = ['api'];
+const PARAMS: readonly BodyKind[] = ['json', 'form'];
+
+export const facts = {
+  /** Health probes, the metrics endpoint: no token read, not rate limited. */
+  public: { auth: 'public' },
+  /** A read with a personal token (or none). */
+  read: { auth: ['personal'], scopes: READ_SCOPES, throttle: 'api' },
+  /** A write with a personal token and GitLab's parameters in the query or the body. */
+  write: { auth: ['personal'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },
+  /** A delete: its only parameters are in the path, but a token may come as a body field. */
+  remove: { auth: ['personal'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },
+  /** The current user: a `read_user` token may read it too. */
+  userRead: { auth: ['personal'], scopes: [...READ_SCOPES, 'read_user'], throttle: 'api' },
+  /** Reads a CI job token may also make: releases, links, tags, asset downloads. */
+  jobRead: { auth: ['personal', 'job'], scopes: READ_SCOPES, throttle: 'api' },
+  /** Release and link writes: job tokens too, and counted per project. */
+  releaseWrite: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'release-writes', body: PARAMS },
+  releaseRemove: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'release-writes', body: PARAMS },
+} as const satisfies Record<string, RouteFacts>;
+
+/** The facts of the route a request matched; a request no route matched is a plain API read. */
+export const factsOf = (request: FastifyRequest): RouteFacts =>
+  (request.routeOptions.config?.auth ? request.routeOptions.config : facts.read) as RouteFacts;
+
+export const isPublic = (request: FastifyRequest): boolean => request.routeOptions.config?.auth === 'public';
