@@ -128,11 +128,25 @@ function commandsOf(text: string, lang: string, file = '', firstLine = 0): Comma
   return commands;
 }
 
+/** `curl … <url>` code spans outside fenced blocks (the API tables' examples): commands too. */
+function inlineCurls(file: string): Command[] {
+  const commands: Command[] = [];
+  let fenced = false;
+  fs.readFileSync(path.join(repoRoot, file), 'utf8').split('\n').forEach((line, i) => {
+    if (line.startsWith('```')) fenced = !fenced;
+    if (fenced) return;
+    for (const m of line.matchAll(/`(curl [^`]*(?:\$API|https?:\/\/)[^`]*)`/g)) commands.push({ text: m[1], key: keyOf(m[1]), file, line: i + 1 });
+  });
+  return commands;
+}
+
 const allBlocks = () => docFiles().flatMap(blocksOf);
-const shellCommands = () =>
-  allBlocks()
+const shellCommands = () => [
+  ...allBlocks()
     .filter((b) => SHELL.has(b.lang))
-    .flatMap((b) => commandsOf(b.text, b.lang, b.file, b.line));
+    .flatMap((b) => commandsOf(b.text, b.lang, b.file, b.line)),
+  ...docFiles().flatMap(inlineCurls),
+];
 
 /** Commands this file ran and saw succeed, by key. */
 const ran = new Map<string, string>();
@@ -330,6 +344,28 @@ describe('docs/security.md: idempotent create and audit events', () => {
 
     const events = JSON.parse([...(await runSession([audit], doc.server, env)).values()][0].body);
     assert.deepEqual(events.map((e: { details: { event_name: string } }) => e.details.event_name), ['release_link_created', 'release_created']);
+  });
+});
+
+describe('docs/api.md: the example of every route, in the order printed', () => {
+  let doc: DocServer | undefined;
+  after(async () => doc?.close());
+
+  test('each answers 2xx', async () => {
+    const examples = inlineCurls('docs/api.md');
+    assert.ok(examples.length >= 29, `${examples.length} examples`);
+    doc = await startDocServer({ RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN });
+    // What the examples assume: project 24 with release v0.1, which holds link 1.
+    for (let id = 1; id <= 24; id++) {
+      const project = await api(doc.server, 'POST', '/api/v4/projects', { form: { name: `project-${id}` } });
+      assert.equal(project.body.id, id, project.text);
+    }
+    const release = await api(doc.server, 'POST', '/api/v4/projects/24/releases', {
+      json: { tag_name: 'v0.1', ref: 'main', assets: { links: [{ name: 'awesome-v0.1.dmg', url: 'https://example.com/awesome-v0.1.dmg' }] } },
+    });
+    assert.equal(release.status, 201, release.text);
+    assert.equal(release.body.assets.links[0].id, 1);
+    await runSession(examples, doc.server, { H: `PRIVATE-TOKEN: ${ROOT_TOKEN}`, API: `${doc.server.url}/api/v4` });
   });
 });
 
