@@ -7,7 +7,7 @@ import { startTestServer, ROOT_TOKEN, type TestServer } from './helpers/server.j
 import { addMember, createGroup, createProject, createUser } from './helpers/fixtures.js';
 import { END_JOB_TOKEN, FETCH_JOB_TOKEN, isolatedEnv, runTool } from './helpers/ci.js';
 
-// curl with `JOB-TOKEN: $CI_JOB_TOKEN`, as a CI job script runs it: the README's way to fetch a job
+// curl with `JOB-TOKEN: $CI_JOB_TOKEN`, as a CI job script runs it: docs/ci.md's way to fetch a job
 // token, the seed doc's create example, a direct download, and ending the token.
 
 let server: TestServer;

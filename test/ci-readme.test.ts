@@ -4,14 +4,14 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { END_JOB_TOKEN, FETCH_JOB_TOKEN, repoRoot } from './helpers/ci.js';
 
-// The README's "Publishing from CI" jobs carry the very snippets the CI tests run.
+// docs/ci.md's "Publishing from CI" jobs carry the very snippets the CI tests run.
 
 const section = (() => {
-  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
-  const start = readme.indexOf('<!-- section: publishing-from-ci -->');
-  const end = readme.indexOf('<!-- section:', start + 1);
-  assert.ok(start >= 0, 'README has the publishing-from-ci section');
-  return readme.slice(start, end < 0 ? undefined : end);
+  const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'ci.md'), 'utf8');
+  const start = doc.indexOf('<!-- section: publishing-from-ci -->');
+  const end = doc.indexOf('<!-- section:', start + 1);
+  assert.ok(start >= 0, 'docs/ci.md has the publishing-from-ci section');
+  return doc.slice(start, end < 0 ? undefined : end);
 })();
 
 /** Lines without their indentation (YAML blocks indent the shell lines). */

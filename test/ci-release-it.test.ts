@@ -9,7 +9,7 @@ import { bin, createGitRepo, local, runTool, type GitRepo } from './helpers/ci.j
 // release-it 20 with its GitLab plugin against relinks (gitlab.origin), with a personal token.
 // release-it makes asset links only for files it uploads to GitLab (uploads or generic
 // packages), which relinks does not host; links to assets stored elsewhere are added by a
-// release-it hook through relinks' links API, as the README shows.
+// release-it hook through relinks' links API, as docs/ci.md shows.
 
 let server: TestServer;
 let repo: GitRepo;

@@ -8,7 +8,7 @@ import { addMember, createGroup, createProject, createUser, type TestUser } from
 import { bin, createGitRepo, END_JOB_TOKEN, FETCH_JOB_TOKEN, local, runTool, type GitRepo } from './helpers/ci.js';
 
 // semantic-release 24 with @semantic-release/gitlab 13 (`useJobToken: true`), run the way the
-// README's GitLab CI and GitHub Actions jobs run it: a job token fetched from relinks is exported
+// docs/ci.md's GitLab CI and GitHub Actions jobs run it: a job token fetched from relinks is exported
 // as CI_JOB_TOKEN, and the release lands in relinks with its URL assets, at the job's commit.
 
 let server: TestServer;
@@ -29,14 +29,14 @@ const ASSETS = [
   { url: 'https://example.com/changelog', label: 'Changelog', type: 'other' },
 ];
 
-/** The README's GitLab CI `script:` (with `npx semantic-release` as $SEMANTIC_RELEASE). */
+/** docs/ci.md's GitLab CI `script:` (with `npx semantic-release` as $SEMANTIC_RELEASE). */
 const GITLAB_CI_SCRIPT = `${FETCH_JOB_TOKEN}
 export CI_API_V4_URL="$RELINKS_URL/api/v4" CI_PROJECT_ID="$RELINKS_PROJECT_ID" \\
   CI_PROJECT_PATH="$RELINKS_PROJECT_PATH" CI_PROJECT_URL="$RELINKS_URL/$RELINKS_PROJECT_PATH"
 "$SEMANTIC_RELEASE"
 `;
 
-/** The README's GitHub Actions steps, run one after the other in one shell. */
+/** docs/ci.md's GitHub Actions steps, run one after the other in one shell. */
 const GITHUB_ACTIONS_SCRIPT = `${FETCH_JOB_TOKEN}
 GITLAB_URL="$RELINKS_URL" "$SEMANTIC_RELEASE"
 ${END_JOB_TOKEN}
@@ -121,7 +121,7 @@ async function assertReleased({ project, developer, sha }: Setup) {
 
 test('GitLab CI: semantic-release publishes through a relinks job token exported as CI_JOB_TOKEN', async () => {
   const s = await setup('acme');
-  // What GitLab itself sets for the job: its own API and ids, which the README's script overrides.
+  // What GitLab itself sets for the job: its own API and ids, which docs/ci.md's script overrides.
   // (Loopback with a closed port, so a missed override fails fast instead of leaving the machine.)
   const gitlab = 'http://127.0.0.1:9';
   await release(
@@ -147,7 +147,7 @@ test('GitLab CI: semantic-release publishes through a relinks job token exported
   );
   await assertReleased(s);
 
-  // The README's after_script ends the token; it is refused from then on.
+  // docs/ci.md's after_script ends the token; it is refused from then on.
   const id = fs.readFileSync(path.join(repo.work, 'relinks-job-token-id'), 'utf8').trim();
   const ended = await runTool('sh', ['-euc', END_JOB_TOKEN], {
     cwd: repo.work,

@@ -15,7 +15,7 @@ import { withStatementCache } from './sqlite-statements.js';
 export type Dialect = 'sqlite' | 'postgres';
 
 // Each driver is loaded only by a store that uses it: a SQLite server does not pay pg's memory,
-// nor a PostgreSQL one better-sqlite3's (RSS is a target: see the benchmark in the README).
+// nor a PostgreSQL one better-sqlite3's (RSS is a target: see the benchmark in docs/operations.md).
 const require = createRequire(import.meta.url);
 const load = <T>(name: string): T => require(name) as T;
 

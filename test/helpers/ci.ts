@@ -134,7 +134,7 @@ export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathn
 export const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
 
 /**
- * The README's shell snippet (section "Publishing from CI") that fetches a job token from relinks
+ * docs/ci.md's shell snippet (section "Publishing from CI") that fetches a job token from relinks
  * and exports it as CI_JOB_TOKEN; the tests run it verbatim. Its id goes to a file for the step
  * that ends the token.
  */
@@ -147,7 +147,7 @@ export CI_JOB_TOKEN=$(printf '%s' "$JOB" | node -pe 'JSON.parse(require("fs").re
 printf '%s' "$JOB" | node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).id' > relinks-job-token-id
 `;
 
-/** The README's snippet that ends the job token when the job is over. */
+/** docs/ci.md's snippet that ends the job token when the job is over. */
 export const END_JOB_TOKEN = `
 curl --fail --silent --show-error --request DELETE --header "PRIVATE-TOKEN: $RELINKS_TOKEN" \\
   "$RELINKS_URL/api/v4/projects/$RELINKS_PROJECT_ID/ci/job_tokens/$(cat relinks-job-token-id)"

@@ -7,7 +7,7 @@ import { freePort } from './cluster.js';
 // Debian's nginx as the load balancer in front of several relinks instances, run unprivileged in
 // the foreground with every path (pid, logs, temp files) inside a temp dir of its own.
 
-/** The configuration the README documents; the test adds only the X-Upstream header to see who answered. */
+/** The configuration docs/deployment.md documents; the test adds only the X-Upstream header to see who answered. */
 export function nginxConfig(options: { dir: string; listen: number; upstreams: number[]; showUpstream?: boolean }): string {
   const { dir } = options;
   return `daemon off;
