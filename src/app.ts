@@ -7,6 +7,7 @@ import { registerFormParsers } from './http/forms.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { collectRoutes } from './http/route-list.js';
 import { registerDrain } from './http/drain.js';
+import { registerMetrics } from './http/metrics.js';
 import { clientErrorHandler, frameworkErrors, registerSecurity } from './http/security.js';
 import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
@@ -115,6 +116,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     reply.code(e.status).send(e.body);
   });
 
+  registerMetrics(app, config);
   await registerRoutes(app, { config, store });
   return app;
 }
