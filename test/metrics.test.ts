@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { Histogram, Registry } from 'prom-client';
+import { FastHistogram } from '../src/histogram.js';
 import { setStoredBytesProbe, setWebhookQueueProbe } from '../src/metrics.js';
 import { startTestServer, ROOT_TOKEN, type TestServer } from './helpers/server.js';
 import { createProject, createRelease } from './helpers/fixtures.js';
@@ -53,6 +55,36 @@ describe('settings', () => {
     for (const bad of [{ METRICS_ENABLED: 'no' }, { METRICS_ALLOWED_IPS: 'localhost' }, { METRICS_ALLOWED_IPS: '10.0.0.0/33' }, { METRICS_ALLOWED_IPS: 'loopback' }]) {
       assert.throws(() => loadConfig({ ...base, ...bad }), ConfigError, JSON.stringify(bad));
     }
+  });
+});
+
+describe('FastHistogram', () => {
+  test("the same text as prom-client's Histogram for the same observations", async () => {
+    const buckets = [0.001, 0.01, 0.1, 1];
+    const theirs = new Registry();
+    const ours = new Registry();
+    const reference = new Histogram({ name: 'h', help: 'a histogram', labelNames: ['method', 'route', 'status'], buckets, registers: [theirs] });
+    const fast = new FastHistogram('h', 'a histogram', ['method', 'route', 'status'], buckets, ours);
+    const observations: Array<[number, string, string, number]> = [
+      [0.0004, 'GET', '/a/:id', 200], [0.001, 'GET', '/a/:id', 200], [0.05, 'GET', '/a/:id', 404],
+      [3, 'POST', '/a', 201], [0.2, 'GET', '/a/:id', 200], [0, 'POST', '/a', 201],
+    ];
+    for (const [value, method, route, status] of observations) {
+      reference.observe({ method, route, status }, value);
+      fast.observe(value, method, route, status);
+    }
+    assert.equal(await ours.metrics(), await theirs.metrics());
+
+    const plainTheirs = new Registry();
+    const plainOurs = new Registry();
+    const plain = new Histogram({ name: 'p', help: 'no labels', buckets, registers: [plainTheirs] });
+    const plainFast = new FastHistogram('p', 'no labels', [], buckets, plainOurs);
+    for (const value of [0.5, 0.0001, 7]) {
+      plain.observe(value);
+      plainFast.observe(value);
+    }
+    assert.equal(await plainOurs.metrics(), await plainTheirs.metrics());
+    assert.throws(() => fast.observe(1, 'GET'), /takes 3 label values/);
   });
 });
 

@@ -31,7 +31,7 @@ export function registerMetrics(app: FastifyInstance, config: Config): void {
   // reply.elapsedTime costs nothing more. A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
-    httpRequestDuration.observe({ method: request.method, route, status: reply.statusCode }, reply.elapsedTime / 1000);
+    httpRequestDuration.observe(reply.elapsedTime / 1000, request.method, route, reply.statusCode);
     done();
   });
 

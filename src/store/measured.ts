@@ -23,7 +23,7 @@ function operationOf(query: CompiledQuery): string {
  */
 export function logQuery(event: LogEvent): void {
   const operation = operationOf(event.query);
-  if (event.level === 'query') dbQueryDuration.observe({ operation }, event.queryDurationMillis / 1000);
+  if (event.level === 'query') dbQueryDuration.observe(event.queryDurationMillis / 1000, operation);
   else dbQueryErrors.inc({ operation });
 }
 
