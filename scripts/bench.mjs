@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32]
+// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32] [--metrics-rounds 2]
 //
 // Measures relinks against a bare node:http server that answers a body of the same size, case by
 // case (bare first, then relinks), and prints req/s, latency, non-2xx and the ratio relinks/bare.
@@ -16,7 +16,7 @@ import { buildDist, freePort, root, sleep } from './lib.mjs';
 // ---------------------------------------------------------------- helpers
 
 function parseArgs(argv) {
-  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null };
+  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -30,12 +30,14 @@ function parseArgs(argv) {
     else if (a === '--connections') opts.connections = Number(value());
     else if (a === '--keep') opts.keep = true;
     else if (a === '--only') opts.only = value().toLowerCase();
+    else if (a === '--metrics-rounds') opts.metricsRounds = Number(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>]');
+      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 2]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   if (!Number.isInteger(opts.links) || opts.links < 0) throw new Error('--links must be a whole number');
+  if (!Number.isInteger(opts.metricsRounds) || opts.metricsRounds < 0) throw new Error('--metrics-rounds must be a whole number');
   return opts;
 }
 
@@ -223,7 +225,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 const ROOT_TOKEN = `bench-root-${randomBytes(12).toString('hex')}`;
 
-async function startRelinks(databaseUrl) {
+async function startRelinks(databaseUrl, env = {}) {
   const port = await freePort();
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server during the run.
   // Node flags as bin/relinks.js and `npm start` pass them, then BENCH_NODE_ARGS.
@@ -238,6 +240,7 @@ async function startRelinks(databaseUrl) {
       EXTERNAL_URL: 'http://relinks.bench',
       RELINKS_INITIAL_ROOT_TOKEN: ROOT_TOKEN,
       LOG_LEVEL: 'warn',
+      ...env,
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
@@ -313,6 +316,47 @@ async function load({ url, connections, duration, amount, requests, headers, pid
     // Server CPU per answered request: steadier than req/s when other work shares the machine.
     cpuUs: ((cpuMsOf(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total),
   };
+}
+
+// ---------------------------------------------------------------- metrics overhead
+
+/**
+ * GET one link against two relinks processes on the same store, one with METRICS_ENABLED=true and
+ * one with false, in ABBA order per round (on, off, off, on) so that load drifting on a shared
+ * machine weighs on both alike. Totals over all rounds: requests, server CPU, time.
+ */
+async function measureMetricsOverhead({ relinks, seeded, opts }) {
+  const off = await startRelinks(seeded.databaseUrl, { METRICS_ENABLED: 'false' });
+  try {
+    const headers = { 'private-token': seeded.token };
+    const requests = [{ method: 'GET', path: `/api/v4/projects/${seeded.projectId}/releases/v1.0/assets/links/${seeded.linkId}` }];
+    const run = (server, duration) => load({ pid: server.child.pid, url: server.base, connections: opts.connections, duration, headers, requests });
+    await run(off, 1); // warm-up: the metrics-on process is warm from the cases before
+    const totals = { on: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, off: { total: 0, cpuUs: 0, seconds: 0, p99: [] } };
+    for (let round = 0; round < opts.metricsRounds; round++) {
+      for (const side of ['on', 'off', 'off', 'on']) {
+        const r = await run(side === 'on' ? relinks : off, opts.duration);
+        const t = totals[side];
+        t.total += r.total;
+        t.cpuUs += r.cpuUs * r.total;
+        t.seconds += opts.duration;
+        t.p99.push(r.p99);
+      }
+    }
+    return totals;
+  } finally {
+    await stopRelinks(off.child);
+  }
+}
+
+function printMetricsOverhead(totals) {
+  console.log('\n## metrics overhead: GET one link, METRICS_ENABLED=true vs false (same store, same run, ABBA rounds)');
+  const row = (name, t) => `${name.padEnd(12)} ${f0(t.total / t.seconds).padStart(8)} req/s  ${f0(t.cpuUs / t.total).padStart(5)} cpu µs/req  p99 ${t.p99.join('/')} ms`;
+  console.log(row('metrics on', totals.on));
+  console.log(row('metrics off', totals.off));
+  const cpu = totals.on.cpuUs / totals.on.total / (totals.off.cpuUs / totals.off.total);
+  const rps = totals.on.total / totals.on.seconds / (totals.off.total / totals.off.seconds);
+  console.log(`overhead: cpu µs/req on/off ${f2(cpu)} (${((cpu - 1) * 100).toFixed(1)}%), req/s on/off ${f2(rps)} (${((1 - rps) * 100).toFixed(1)}% fewer)`);
 }
 
 // ---------------------------------------------------------------- durable commits/s (SQLite)
@@ -562,6 +606,9 @@ async function main() {
     relinks = await restartRelinks(relinks, store);
     const small = await measureAll({ relinks, bare, seeded, opts, label: `small store: 1 project, ${WRITE_RELEASES + 1} releases, 100 links on the measured release` });
     printTable(small, opts);
+    if (opts.metricsRounds > 0 && (!opts.only || 'get one link'.includes(opts.only))) {
+      printMetricsOverhead(await measureMetricsOverhead({ relinks, seeded: { ...seeded, databaseUrl: store.databaseUrl }, opts }));
+    }
     if (opts.links > 0) {
       const releases = Math.max(1, Math.round(opts.links / 100));
       const started = Date.now();

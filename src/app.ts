@@ -8,6 +8,7 @@ import pipeline from './http/pipeline.js';
 import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
 import { loggerOptions, requestIdOf } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors } from './http/security.js';
+import { registerMetrics } from './http/metrics.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
 import type { Store } from './store/db.js';
@@ -82,6 +83,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     reply.code(e.status).send(e.body);
   });
 
+  registerMetrics(app, config);
   await registerRoutes(app, { config, store });
   return app;
 }

@@ -16,6 +16,10 @@ export interface Config {
   redisKeyPrefix: string;
   /** Proxies whose X-Forwarded-For (and -Proto, -Host) are believed; [] believes none. */
   trustedProxies: string[];
+  /** Prometheus metrics at /-/metrics, and the recording behind them; see docs/metrics.md. */
+  metricsEnabled: boolean;
+  /** Addresses and CIDR blocks allowed to read /-/metrics (the client IP as TRUSTED_PROXIES gives it). */
+  metricsAllowedIps: string[];
 }
 
 export interface RateLimits {
@@ -83,7 +87,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const trustedProxies = trustedProxiesOf(env.TRUSTED_PROXIES);
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies };
+  const metricsEnabled = bool(env, 'METRICS_ENABLED', true);
+  const metricsAllowedIps = ipRangesOf(env, 'METRICS_ALLOWED_IPS', METRICS_ALLOWED_IPS_DEFAULT);
+
+  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps };
+}
+
+function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'true' && raw !== 'false') throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return raw === 'true';
+}
+
+/** GitLab's monitoring IP allowlist default: the same host only. */
+export const METRICS_ALLOWED_IPS_DEFAULT = ['127.0.0.0/8', '::1/128'];
+
+/** A comma-separated list of IP addresses and CIDR blocks. */
+function ipRangesOf(env: NodeJS.ProcessEnv, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
+  for (const entry of entries) {
+    if (!isIpOrCidr(entry)) {
+      throw new ConfigError(`${name} must be a comma-separated list of IP addresses and CIDR blocks, got "${entry}"`);
+    }
+  }
+  return entries;
+}
+
+/** An IPv4 or IPv6 address, alone or with a prefix length (CIDR). */
+function isIpOrCidr(entry: string): boolean {
+  const [address, bits, extra] = entry.split('/');
+  const family = net.isIP(address);
+  const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+  return family !== 0 && validBits && extra === undefined;
 }
 
 // proxy-addr's (Fastify's) names for address ranges, besides addresses and CIDR blocks.
@@ -99,11 +137,8 @@ function trustedProxiesOf(raw: string | undefined): string[] {
   if (raw.trim() === 'none') return [];
   const entries = raw.split(',').map((e) => e.trim()).filter(Boolean);
   for (const entry of entries) {
-    const [address, bits, extra] = entry.split('/');
-    const family = net.isIP(address);
-    const validBits = bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
     if (PROXY_RANGES.includes(entry)) continue;
-    if (!family || !validBits || extra !== undefined) {
+    if (!isIpOrCidr(entry)) {
       throw new ConfigError(`TRUSTED_PROXIES must be none, or a comma-separated list of IP addresses, CIDR blocks and ${PROXY_RANGES.join('/')}, got "${entry}"`);
     }
   }

@@ -43,7 +43,7 @@ async function bootstrapRoot(store: Store, rootToken: string): Promise<void> {
 
 /** Opens the store, migrates it, bootstraps root when asked, and starts listening. */
 export async function startServer(config: Config, options: { logger?: boolean; logStream?: DestinationStream } = {}): Promise<Running> {
-  const store = openStore({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, stallTimeoutMs: config.databaseStallTimeoutMs });
+  const store = openStore({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, stallTimeoutMs: config.databaseStallTimeoutMs, metrics: config.metricsEnabled });
   await migrate(store);
   if (config.initialRootToken) await bootstrapRoot(store, config.initialRootToken);
   const app = await buildApp({ config, store, tokenResolvers: [jobTokens], logger: options.logger ?? true, logStream: options.logStream });

@@ -3,6 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors.js';
+import { rateLimitRejections } from '../metrics.js';
 import { canWriteReleases } from '../policy.js';
 import { visibleProject } from '../services/projects.js';
 import { credentialsOf } from './auth.js';
@@ -104,6 +105,7 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
     keys.set(request, key);
     const result = await limiter.check(request);
     if (result.isAllowed || !result.isExceeded) return null;
+    rateLimitRejections.inc({ throttle: limiter.name });
     return tooMany(limiter, result.max!, result.ttlInSeconds!, periodSeconds);
   }
 

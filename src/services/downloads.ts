@@ -1,5 +1,6 @@
 import { tagSegment } from '../entities/link.js';
 import { ApiError, badParams, forbidden, notFound, notFoundPlain } from '../errors.js';
+import { downloads } from '../metrics.js';
 import { canReadCode, canReadReleases, type ProjectView } from '../policy.js';
 import { findLinkByFilepath } from '../store/links.js';
 import { findRelease, latestRelease } from '../store/releases.js';
@@ -47,6 +48,7 @@ export async function assetUrl(ctx: Ctx, projectRef: string, tagName: string, di
   if (!release) throw notFoundPlain();
   const link = await findLinkByFilepath(ctx.db, release.id, `/${directAssetPath}`);
   if (!link) throw notFound();
+  downloads.inc({ via: 'api' });
   return link.url;
 }
 
@@ -93,6 +95,7 @@ export function webAssetUrl(ctx: Ctx, fullPath: string, tagName: string, filepat
     if (!release) throw webNotFound();
     const link = await findLinkByFilepath(ctx.db, release.id, `/${filepath}`);
     if (!link) throw webNotFound();
+    downloads.inc({ via: 'web' });
     return link.url;
   });
 }

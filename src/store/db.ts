@@ -11,6 +11,8 @@ import { reconnecting } from './reconnect.js';
 import { authChangesPlugin, noteCommit } from './auth-changes.js';
 import { groupCommit } from './group-commit.js';
 import { withStatementCache } from './sqlite-statements.js';
+import { logQuery, timingConnections } from './measured.js';
+import { groupCommitBatchSize, watchPool } from '../metrics.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -39,12 +41,15 @@ export interface StoreOptions {
   poolMax?: number;
   /** PostgreSQL: a checked-out connection silent this long is ended as lost. */
   stallTimeoutMs?: number;
+  /** Record query, connection and group-commit figures for /-/metrics (METRICS_ENABLED). */
+  metrics?: boolean;
 }
 
 export function openStore(options: StoreOptions): Store {
   const url = options.databaseUrl;
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length));
-  return openPostgres(url, options.poolMax ?? 10, options.stallTimeoutMs ?? 60_000);
+  const metrics = options.metrics ?? false;
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), metrics);
+  return openPostgres(url, options.poolMax ?? 10, options.stallTimeoutMs ?? 60_000, metrics);
 }
 
 /**
@@ -59,7 +64,7 @@ export function dropStat4Samples(database: SQLite.Database): void {
   database.exec('delete from sqlite_stat4; analyze sqlite_schema');
 }
 
-function openSqlite(file: string): Store {
+function openSqlite(file: string, metrics: boolean): Store {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const database = new (load<typeof SQLite>('better-sqlite3'))(file);
   database.pragma('journal_mode = WAL');
@@ -68,11 +73,17 @@ function openSqlite(file: string): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   dropStat4Samples(database);
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), plugins: [authChangesPlugin] });
+  const dialect = new SqliteDialect({ database: withStatementCache(database) });
+  const db = new Kysely<DB>({
+    dialect: metrics ? timingConnections(dialect) : dialect,
+    plugins: [authChangesPlugin],
+    log: metrics ? logQuery : undefined,
+  });
   // Writes of one event-loop turn share a transaction and its fsync: see group-commit.ts.
   const statement = (text: string) => database.prepare(text);
   const [open, release, rollback] = [statement('savepoint unit'), statement('release unit'), statement('rollback to unit')];
   const commits = groupCommit(db, {
+    onCommit: metrics ? (size) => groupCommitBatchSize.observe(size) : undefined,
     savepoints: {
       open: () => void open.run(),
       release: () => void release.run(),
@@ -108,7 +119,7 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
   return { connectionString: parsed.toString(), schema };
 }
 
-function openPostgres(url: string, max: number, stallTimeoutMs: number): Store {
+function openPostgres(url: string, max: number, stallTimeoutMs: number, metrics: boolean): Store {
   const { connectionString, schema } = parsePostgresUrl(url);
   const pool = new (load<typeof pg>('pg').Pool)({
     connectionString,
@@ -135,7 +146,13 @@ function openPostgres(url: string, max: number, stallTimeoutMs: number): Store {
       socket.destroy(new Error(`Connection terminated: no answer from PostgreSQL for ${stallTimeoutMs} ms`));
     });
   });
-  const db = new Kysely<DB>({ dialect: currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool }))), plugins: [authChangesPlugin] });
+  const dialect = currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool })));
+  const db = new Kysely<DB>({
+    dialect: metrics ? timingConnections(dialect) : dialect,
+    plugins: [authChangesPlugin],
+    log: metrics ? logQuery : undefined,
+  });
+  const unwatch = metrics ? watchPool(pool) : () => {};
   return {
     db,
     dialect: 'postgres',
@@ -145,6 +162,7 @@ function openPostgres(url: string, max: number, stallTimeoutMs: number): Store {
       await sql`select 1`.execute(db);
     },
     async close() {
+      unwatch();
       await db.destroy();
     },
   };
