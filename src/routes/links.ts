@@ -5,6 +5,7 @@ import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as links from '../services/links.js';
 import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import { idempotencyBusy, idempotencyReused } from './responses.js';
 import type { RouteDeps } from './index.js';
 
 const ListQuery = Type.Object(paginationQuery);
@@ -35,7 +36,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
 
   app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
     base,
-    { schema: { params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(linkSchema) } } },
+    { schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(linkSchema) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
@@ -44,14 +45,14 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { params: LinkParams, response: one } }, async (request) => {
+  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.getLink(request.ctx, id, tag_name, link_id);
   });
 
   app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
     base,
-    { schema: { params: ReleaseParams, body: CreateBody, response: { 201: linkSchema } } },
+    { schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: linkSchema, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));
@@ -60,14 +61,14 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
 
   app.put<{ Params: LinkParams; Body: Static<typeof UpdateBody> }>(
     `${base}/:link_id`,
-    { schema: { params: LinkParams, body: UpdateBody, response: one } },
+    { schema: { summary: 'Update a link', tags: ['Release links'], params: LinkParams, body: UpdateBody, response: one } },
     async (request) => {
       const { id, tag_name, link_id } = request.params;
       return links.updateLink(request.ctx, id, tag_name, link_id, request.body);
     },
   );
 
-  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { params: LinkParams, response: one } }, async (request) => {
+  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { schema: { summary: 'Delete a link (200 with the deleted link)', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.deleteLink(request.ctx, id, tag_name, link_id);
   });

@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import * as users from '../services/users.js';
 import { createPersonalAccessToken, SCOPES } from '../services/tokens.js';
 import { Id, StringEnum } from './schemas.js';
+import { conflict, PersonalAccessToken, User } from './responses.js';
 import type { RouteDeps } from './index.js';
 
 const CreateBody = Type.Object(
@@ -28,20 +29,20 @@ const TokenBody = Type.Object({
 });
 
 export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/users', { schema: { body: CreateBody } }, async (request, reply) =>
+  app.post<{ Body: Static<typeof CreateBody> }>('/users', { schema: { summary: 'Create a user (admins)', tags: ['Users'], body: CreateBody, response: { 201: User, 409: conflict('Username or Email has already been taken') } } }, async (request, reply) =>
     reply.code(201).send(await users.createUser(request.ctx, request.body)),
   );
 
-  app.get('/user', async (request) => users.currentUser(request.ctx));
+  app.get('/user', { schema: { summary: "The token's user", tags: ['Users'], response: { 200: User } } }, async (request) => users.currentUser(request.ctx));
 
-  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { schema: { params: UserParams } }, async (request) =>
+  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { schema: { summary: 'Get a user (account details for admins and oneself)', tags: ['Users'], params: UserParams, response: { 200: User } } }, async (request) =>
     users.getUser(request.ctx, request.params.id),
   );
 
   app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
     '/users/:id/personal_access_tokens',
     {
-      schema: { params: UserParams, body: TokenBody },
+      schema: { summary: 'Create a personal access token for a user (admins)', tags: ['Users'], params: UserParams, body: TokenBody, response: { 201: PersonalAccessToken } },
       preValidation: async (request) => {
         const body = request.body as { scopes?: unknown } | undefined;
         if (body && typeof body.scopes === 'string') body.scopes = body.scopes.split(',');

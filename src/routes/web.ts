@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
+import { Redirect } from './responses.js';
 import type { RouteDeps } from './index.js';
 
 // The web URLs relinks hands out in `direct_asset_url`:
@@ -47,7 +48,7 @@ export function parseWebReleasePath(path: string): WebReleasePath | null {
 }
 
 export default async function webRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.get('/*', async (request, reply) => {
+  app.get('/*', { schema: { summary: 'Web URLs: /<full path>/-/releases/<tag>/downloads/<filepath> and /<full path>/-/releases/permalink/latest[/<suffix>]', tags: ['Downloads'], response: { 302: Redirect } } }, async (request, reply) => {
     const [path, query = ''] = request.url.split(/\?(.*)/s, 2);
     const parsed = parseWebReleasePath(path);
     if (!parsed) return reply.callNotFound();
