@@ -7,6 +7,9 @@ import { registerFormParsers } from './http/forms.js';
 import { registerRateLimits } from './http/rate-limit.js';
 import { collectRoutes } from './http/route-list.js';
 import { registerDrain } from './http/drain.js';
+import { registerApiDocs } from './http/api-docs.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerResponseCheck } from './http/response-check.js';
 import { clientErrorHandler, frameworkErrors, registerSecurity } from './http/security.js';
 import { anonymous } from './policy.js';
 import { registerRoutes } from './routes/index.js';
@@ -28,9 +31,11 @@ export interface AppOptions {
   /** Token kinds beyond personal access tokens, tried in order after them. */
   tokenResolvers?: TokenResolver[];
   logger?: boolean;
+  /** When given, every answer is checked against the OpenAPI document and problems are added here (tests). */
+  responseProblems?: string[];
 }
 
-export async function buildApp({ config, store, tokenResolvers = [], logger = true }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, store, tokenResolvers = [], logger = true, responseProblems }: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger: logger ? { level: config.logLevel } : false,
     bodyLimit: BODY_LIMIT,
@@ -72,6 +77,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   registerSecurity(app);
   registerDrain(app);
   collectRoutes(app);
+  await registerOpenApi(app);
 
   const resolvers = [personalTokens, ...tokenResolvers];
   app.decorateRequest('ctx', null as unknown as Ctx);
@@ -115,6 +121,8 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     reply.code(e.status).send(e.body);
   });
 
+  if (responseProblems) registerResponseCheck(app, responseProblems);
+  registerApiDocs(app);
   await registerRoutes(app, { config, store });
   return app;
 }

@@ -1,0 +1,116 @@
+import { createRequire } from 'node:module';
+import type { FastifyContextConfig, FastifyInstance, FastifySchema } from 'fastify';
+import swagger from '@fastify/swagger';
+import { GitLabError } from '../routes/responses.js';
+
+// The OpenAPI 3.1 document is generated from the routes' own schemas (@fastify/swagger), so it
+// cannot drift from what the server validates and serializes. Routes declare their successes and
+// the errors only they give (409, 422, ...); the errors that the request pipeline gives to whole
+// classes of routes are added here, from what the route is, when the document is built.
+
+export const OPENAPI_PATH = '/-/openapi.json';
+
+export interface RouteFacts {
+  method: string;
+  url: string;
+  config?: FastifyContextConfig;
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Bad request: a parameter is missing or invalid, malformed JSON or form body, a NUL byte, broken percent-encoding',
+  401: 'Unauthorized: the token is unknown, expired or revoked, or the route needs one',
+  403: 'Forbidden: the role is too low, the token lacks the scope (insufficient_scope), or a job token may not use this route',
+  404: 'Not found, or not visible to the caller (the two are indistinguishable)',
+  409: 'Conflict: it exists already',
+  413: 'Request body over 1 MiB, or too many multipart parts',
+  415: 'Unsupported body Content-Type',
+  422: 'Unprocessable',
+  429: 'Rate limited (when limits are on): Retry-After and RateLimit-* headers say for how long',
+  500: 'Unexpected error (logged on the server; the body says no more)',
+  503: 'Database unreachable, or the server is shutting down: retry later or elsewhere',
+};
+
+/**
+ * The error statuses the request pipeline can give a route, whatever its handler does. Facts come
+ * from the route's method, path and `config`; only `config.public` exists today (no credentials
+ * read, not rate limited, no store behind most of them): declared facts such as `config.auth`,
+ * `config.body` or `config.rateLimit` can replace the guesses below one line each.
+ */
+export function errorStatusesFor(route: RouteFacts): number[] {
+  const authenticated = route.config?.public !== true;
+  const takesBody = BODY_METHODS.has(route.method);
+  const namesObjects = /[:*]/.test(route.url);
+  const statuses = [400, 500];
+  if (authenticated) statuses.push(401, 403, 429, 503);
+  if (namesObjects) statuses.push(404);
+  if (takesBody) statuses.push(413, 415);
+  return statuses.sort((a, b) => a - b);
+}
+
+/** Fastify's `/downloads/*` as an OpenAPI template: the wildcard is the `path` parameter. */
+export function openapiPath(url: string): string {
+  return url.replace(/:(\w+)/g, '{$1}').replace(/\*$/, '{path}');
+}
+
+type Responses = Record<string, unknown>;
+
+/** The route's responses plus the pipeline's errors; a route's own entry for a status wins. */
+export function documentedResponses(route: RouteFacts & { schema?: FastifySchema }): Responses {
+  const declared = (route.schema?.response ?? {}) as Responses;
+  const errors: Responses = {};
+  for (const status of errorStatusesFor(route)) {
+    errors[status] = { ...GitLabError, description: ERROR_DESCRIPTIONS[status] };
+  }
+  return { ...errors, ...declared };
+}
+
+/** A wildcard's parameter, renamed as openapiPath names it. */
+function wildcardParams(params: unknown): unknown {
+  const schema = params as { properties?: Record<string, unknown>; required?: string[] } | undefined;
+  if (!schema?.properties?.['*']) return params;
+  const { '*': rest, ...others } = schema.properties;
+  return {
+    ...schema,
+    properties: { ...others, path: { ...(rest as object), description: 'The rest of the path; may contain `/`' } },
+    required: schema.required?.map((name) => (name === '*' ? 'path' : name)),
+  };
+}
+
+const TOKEN_SCHEMES = {
+  private_token_header: { type: 'apiKey', in: 'header', name: 'PRIVATE-TOKEN', description: 'A personal access token' },
+  private_token_query: { type: 'apiKey', in: 'query', name: 'private_token' },
+  job_token_header: { type: 'apiKey', in: 'header', name: 'JOB-TOKEN', description: 'A job token (relinks mints them: POST /projects/{id}/ci/job_tokens)' },
+  job_token_query: { type: 'apiKey', in: 'query', name: 'job_token' },
+  bearer: { type: 'http', scheme: 'bearer', description: 'A personal access token or a job token' },
+} as const;
+
+/** Registers the generator; call before any route is added (it collects them as they come). */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  // src/http and dist/http are both two levels below the package.
+  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'relinks',
+        version,
+        description:
+          "GitLab's Release links API and the calls around it (releases, tags, projects, groups, users), as relinks serves them. " +
+          'Operations and schemas that GitLab does not have are marked `x-relinks: true`. Errors have GitLab\'s bodies: ' +
+          '`{"message": ...}` or `{"error": ...}`.',
+      },
+      components: { securitySchemes: TOKEN_SCHEMES },
+      // Anonymous requests are allowed too: public projects can be read without a token.
+      security: [...Object.keys(TOKEN_SCHEMES).map((name) => ({ [name]: [] })), {}],
+    },
+    transform: ({ schema, url, route }) => {
+      const facts = { method: String(route.method), url, config: route.config, schema };
+      const transformed: Record<string, unknown> = { ...schema, response: documentedResponses(facts) };
+      if (schema?.params) transformed.params = wildcardParams(schema.params);
+      if (route.config?.public) transformed.security = [];
+      return { schema: transformed as FastifySchema, url: openapiPath(url) };
+    },
+  });
+}
