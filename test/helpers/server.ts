@@ -25,6 +25,8 @@ export interface TestServer {
   running: Running;
   store: TestStore;
   config: Config;
+  /** Answers that did not match the OpenAPI document (see src/http/response-check.ts); close() fails on any. */
+  responseProblems: string[];
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<Response<T>>;
   close(): Promise<void>;
 }
@@ -41,17 +43,24 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const running = await startServer(config, { logger: false });
+  // Every test that starts a server also checks its answers against the OpenAPI document.
+  const responseProblems: string[] = [];
+  const running = await startServer(config, { logger: false, responseProblems });
   const url = running.url;
   return {
     url,
     running,
     store,
     config,
+    responseProblems,
     request: (method, path, options = {}) => requestTo(url, method, path, options),
     async close() {
       await running.close();
       await store.drop();
+      if (responseProblems.length) {
+        const distinct = [...new Set(responseProblems)];
+        throw new Error(`${responseProblems.length} answers did not match the OpenAPI document:\n${distinct.slice(0, 20).join('\n')}`);
+      }
     },
   };
 }
