@@ -83,8 +83,11 @@ describe('the document', () => {
     assert.equal(links.responses['422']['x-relinks'], undefined, 'the mark sits on the schema, not the response');
     assert.equal(links.responses['422'].content['application/json'].schema['x-relinks'], true);
     const audit = operation('GET', '/api/v4/projects/:id/audit_events')!.responses['200'].content['application/json'].schema;
-    assert.equal(audit.items.properties.details.properties.before['x-relinks'], true);
-    assert.equal(audit.items.properties.details.properties.event_name['x-relinks'], undefined);
+    assert.equal(audit.items.$ref, '#/components/schemas/AuditEvent');
+    const details = doc.components.schemas.AuditEvent.properties.details.properties;
+    assert.equal(details.before['x-relinks'], true);
+    assert.equal(details.event_name['x-relinks'], undefined);
+    assert.equal(doc.components.schemas.JobToken['x-relinks'], true);
   });
 });
 

@@ -61,9 +61,41 @@ export function documentedResponses(route: RouteFacts & { schema?: FastifySchema
   const declared = (route.schema?.response ?? {}) as Responses;
   const errors: Responses = {};
   for (const status of errorStatusesFor(route)) {
-    errors[status] = { ...GitLabError, description: ERROR_DESCRIPTIONS[status] };
+    errors[status] = { ...GitLabError, 'x-response-description': ERROR_DESCRIPTIONS[status] };
   }
   return { ...errors, ...declared };
+}
+
+const SCHEMAS = '#/components/schemas/';
+
+/**
+ * Moves each titled schema (GitLabError, Link, Release, ...) to components and refers to it, so
+ * generated clients get one named model per entity and the document states each shape once. A
+ * copy that differs from the first of its title (a variant marked x-relinks) stays inline.
+ */
+export function hoistTitledSchemas(document: { paths?: object; components?: { schemas?: Record<string, unknown> } }) {
+  const components: Record<string, unknown> = { ...document.components?.schemas };
+  const visit = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(visit);
+    if (!node || typeof node !== 'object') return node;
+    const out = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, visit(value)]));
+    const title = out.title;
+    if (typeof title !== 'string') return out;
+    if (!(title in components)) components[title] = out;
+    return JSON.stringify(components[title]) === JSON.stringify(out) ? { $ref: SCHEMAS + title } : out;
+  };
+  // Only under paths: elsewhere `title` is not a schema's (info.title).
+  const paths = visit(document.paths ?? {});
+  return { ...document, paths, components: { ...document.components, schemas: components } };
+}
+
+/** The schema with every components reference replaced by its target (for validators without the document). */
+export function inlineRefs(schema: unknown, components: Record<string, unknown>): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => inlineRefs(s, components));
+  if (!schema || typeof schema !== 'object') return schema;
+  const ref = (schema as { $ref?: unknown }).$ref;
+  if (typeof ref === 'string' && ref.startsWith(SCHEMAS)) return inlineRefs(components[ref.slice(SCHEMAS.length)], components);
+  return Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, inlineRefs(value, components)]));
 }
 
 /** A wildcard's parameter, renamed as openapiPath names it. */
@@ -112,5 +144,6 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       if (route.config?.public) transformed.security = [];
       return { schema: transformed as FastifySchema, url: openapiPath(url) };
     },
+    transformObject: (document) => ('openapiObject' in document ? hoistTitledSchemas(document.openapiObject as object) : document.swaggerObject) as never,
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import { openapiPath } from './openapi.js';
+import { inlineRefs, openapiPath } from './openapi.js';
 
 // Checks every answer against the OpenAPI document, for test servers: the status must be one the
 // document lists for the route, and a JSON body must match that status's schema. Before
@@ -48,7 +48,8 @@ export function registerResponseCheck(app: FastifyInstance, problems: string[]):
     const route = routeOf(request);
     if (!route) return payload;
     const status = reply.statusCode;
-    const operation = (app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> }).paths[openapiPath(route.url)]?.[route.method.toLowerCase()];
+    const document = app.swagger() as unknown as { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+    const operation = document.paths[openapiPath(route.url)]?.[route.method.toLowerCase()];
     if (!operation) {
       problems.push(`${label(request, status)}: the route is not in the document`);
       return payload;
@@ -78,7 +79,7 @@ export function registerResponseCheck(app: FastifyInstance, problems: string[]):
       problems.push(`${label(request, status)}: the body is not JSON`);
       return payload;
     }
-    const validate = compile(`${route.method} ${route.url} ${status}`, media.schema);
+    const validate = compile(`${route.method} ${route.url} ${status}`, inlineRefs(media.schema, document.components.schemas) as object);
     if (validate && !validate(parsed)) problems.push(`${label(request, status)}: ${errorsOf(validate)}; body ${body.slice(0, 300)}`);
     return payload;
   });

@@ -18,7 +18,7 @@ const Empty = Type.Array(Type.String(), { maxItems: 0 });
 /** A mark on what GitLab does not have, so generated clients and readers can tell. */
 export const RELINKS_OWN = { 'x-relinks': true } as const;
 
-export const Link = Type.Unsafe<unknown>(linkSchema);
+export const Link = Type.Unsafe<unknown>({ ...linkSchema, title: 'Link' });
 
 export const UserBasic = Type.Object({
   id: Int,
@@ -28,7 +28,7 @@ export const UserBasic = Type.Object({
   locked: Type.Boolean(),
   avatar_url: Type.Null(),
   web_url: Str,
-});
+}, { title: 'UserBasic' });
 
 /** Admins and the user themself see the account details too. */
 export const User = Type.Object({
@@ -39,7 +39,7 @@ export const User = Type.Object({
   email: Type.Optional(Str),
   is_admin: Type.Optional(Type.Boolean()),
   namespace_id: Type.Optional(nullable(Int)),
-});
+}, { title: 'User' });
 
 export const PersonalAccessToken = Type.Object({
   id: Int,
@@ -52,7 +52,7 @@ export const PersonalAccessToken = Type.Object({
   active: Type.Boolean(),
   expires_at: nullable(Type.String({ description: 'YYYY-MM-DD' })),
   token: Type.Optional(Type.String({ description: 'The secret, shown only when the token is created' })),
-});
+}, { title: 'PersonalAccessToken' });
 
 export const Namespace = Type.Object({
   id: Int,
@@ -63,7 +63,7 @@ export const Namespace = Type.Object({
   parent_id: nullable(Int),
   avatar_url: Type.Null(),
   web_url: Str,
-});
+}, { title: 'Namespace' });
 
 export const Group = Type.Object({
   id: Int,
@@ -76,7 +76,7 @@ export const Group = Type.Object({
   full_path: Str,
   created_at: Time,
   parent_id: nullable(Int),
-});
+}, { title: 'Group' });
 
 const Access = nullable(Type.Object({ access_level: Int, notification_level: Int }));
 
@@ -100,15 +100,18 @@ export const BasicProject = Type.Object({
   star_count: Int,
   last_activity_at: Time,
   namespace: Namespace,
-});
+}, { title: 'BasicProject' });
 
-export const Project = Type.Object({
-  ...BasicProject.properties,
-  _links: Type.Object({ self: Str, members: Str }),
-  visibility: Str,
-  creator_id: nullable(Int),
-  permissions: Type.Object({ project_access: Access, group_access: Access }),
-});
+export const Project = Type.Object(
+  {
+    ...BasicProject.properties,
+    _links: Type.Object({ self: Str, members: Str }),
+    visibility: Str,
+    creator_id: nullable(Int),
+    permissions: Type.Object({ project_access: Access, group_access: Access }),
+  },
+  { title: 'Project' },
+);
 
 export const Member = Type.Object({
   id: Int,
@@ -120,7 +123,7 @@ export const Member = Type.Object({
   access_level: Int,
   created_at: Time,
   expires_at: nullable(Str),
-});
+}, { title: 'Member' });
 
 const Commit = Type.Object({
   id: Str,
@@ -146,7 +149,7 @@ export const Release = Type.Object({
   assets: Type.Object({ count: Int, sources: Empty, links: Type.Array(Link) }),
   evidences: Empty,
   _links: Type.Object({ self: Str, edit_url: Str }),
-});
+}, { title: 'Release' });
 
 export const Tag = Type.Object({
   name: Str,
@@ -156,12 +159,15 @@ export const Tag = Type.Object({
   release: Type.Null(),
   protected: Type.Boolean(),
   created_at: Time,
-});
+}, { title: 'Tag' });
 
-export const ProtectedTag = Type.Object({
-  name: Str,
-  create_access_levels: Type.Array(Type.Object({ id: Int, access_level: Int, access_level_description: Str })),
-});
+export const ProtectedTag = Type.Object(
+  {
+    name: Str,
+    create_access_levels: Type.Array(Type.Object({ id: Int, access_level: Int, access_level_description: Str })),
+  },
+  { title: 'ProtectedTag' },
+);
 
 export const JobToken = Type.Object(
   {
@@ -172,10 +178,10 @@ export const JobToken = Type.Object(
     user_id: Int,
     ref: nullable(Str),
   },
-  RELINKS_OWN,
+  { ...RELINKS_OWN, title: 'JobToken' },
 );
 
-export const ScopeLink = Type.Object({ source_project_id: Int, target_project_id: Int });
+export const ScopeLink = Type.Object({ source_project_id: Int, target_project_id: Int }, { title: 'ScopeLink' });
 
 export const AuditEvent = Type.Object({
   id: Int,
@@ -197,9 +203,9 @@ export const AuditEvent = Type.Object({
     after: Type.Unknown({ ...RELINKS_OWN, description: 'The release or link after the change (null for a delete)' }),
   }),
   created_at: Time,
-});
+}, { title: 'AuditEvent' });
 
-export const Message = Type.Object({ message: Str });
+export const Message = Type.Object({ message: Str }, { title: 'Message' });
 
 /**
  * GitLab's error bodies: `{"message": "404 Project Not Found"}`, ActiveRecord field errors
@@ -215,7 +221,7 @@ export const GitLabError = Type.Object(
     error_description: Type.Optional(Str),
     scope: Type.Optional(Str),
   },
-  { additionalProperties: false, minProperties: 1, description: 'GitLab error' },
+  { additionalProperties: false, minProperties: 1, title: 'GitLabError', description: 'GitLab error' },
 );
 
 /** A redirect has no body worth reading: the target is in Location. */
@@ -226,7 +232,8 @@ export const NoContent = Type.Null({ description: 'No Content' });
 export const paged = <T extends TSchema>(item: T) =>
   Type.Array(item, { description: 'One page; X-Total, X-Total-Pages, X-Page, X-Per-Page, X-Next-Page, X-Prev-Page and Link headers say where it is' });
 
-export const error = (description: string, own = false) => ({ ...GitLabError, description, ...(own ? RELINKS_OWN : {}) });
+/** `x-response-description` describes the answer and leaves the schema GitLabError's, so the document can share one copy. */
+export const error = (description: string, own = false) => ({ ...GitLabError, 'x-response-description': description, ...(own ? RELINKS_OWN : {}) });
 
 /** Creates that take an Idempotency-Key (a relinks addition): a retry while the first runs, or a reused key. */
 export const idempotencyBusy = error('A request with this Idempotency-Key is still being processed', true);
@@ -238,6 +245,6 @@ export const unprocessable = (what: string) => error(`Unprocessable: ${what}`);
 export const Probe = Type.Object({
   status: Str,
   master_check: Type.Optional(Type.Array(Type.Object({ status: Str, message: Type.Optional(Str) }))),
-});
+}, { title: 'Probe' });
 
 export const PlainText = { description: 'OK', content: { 'text/plain': { schema: Type.String() } } };
