@@ -66,6 +66,8 @@ export function documentedResponses(route: RouteFacts & { schema?: FastifySchema
   return { ...errors, ...declared };
 }
 
+const BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'];
+
 const SCHEMAS = '#/components/schemas/';
 
 /**
@@ -141,6 +143,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       const facts = { method: String(route.method), url, config: route.config, schema };
       const transformed: Record<string, unknown> = { ...schema, response: documentedResponses(facts) };
       if (schema?.params) transformed.params = wildcardParams(schema.params);
+      // Every body parser is global (src/http/forms.ts): JSON, curl's --data and curl's --form alike.
+      if (schema?.body) transformed.consumes = BODY_TYPES;
       if (route.config?.public) transformed.security = [];
       return { schema: transformed as FastifySchema, url: openapiPath(url) };
     },
