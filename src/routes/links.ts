@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { linkSchema } from '../entities/link.js';
 import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as links from '../services/links.js';
 import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
-import { idempotencyBusy, idempotencyReused } from './responses.js';
+import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import type { RouteDeps } from './index.js';
 
 const ListQuery = Type.Object(paginationQuery);
@@ -29,14 +28,14 @@ const UpdateBody = Type.Object(
   { atLeastOneOf: ['name', 'url'] },
 );
 
-const one = { 200: linkSchema };
+const one = { 200: Link };
 
 export default async function linkRoutes(app: FastifyInstance, { config }: RouteDeps) {
   const base = '/projects/:id/releases/:tag_name/assets/links';
 
   app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
     base,
-    { schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(linkSchema) } } },
+    { schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
@@ -52,7 +51,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
 
   app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
     base,
-    { schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: linkSchema, 409: idempotencyBusy, 422: idempotencyReused } } },
+    { schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));

@@ -18,7 +18,7 @@ const Empty = Type.Array(Type.String(), { maxItems: 0 });
 /** A mark on what GitLab does not have, so generated clients and readers can tell. */
 export const RELINKS_OWN = { 'x-relinks': true } as const;
 
-export const Link = Type.Unsafe<unknown>({ ...linkSchema, title: 'Link' });
+export const Link = Type.Unsafe<unknown>({ ...linkSchema, required: Object.keys(linkSchema.properties), title: 'Link' });
 
 export const UserBasic = Type.Object({
   id: Int,
