@@ -1,4 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Type } from '@sinclair/typebox';
@@ -116,6 +121,30 @@ describe('the reference page', () => {
     const init = await (await fetch(`${server.url}/-/api-docs/init.js`)).text();
     const [, documentName] = /new URL\('([^']+)'/.exec(init)!;
     assert.equal(new URL(documentName, `${server.url}/-/api-docs`).pathname, '/-/openapi.json');
+  });
+});
+
+/** A headless Chromium, when this machine has one: it tells whether the policy lets the page run. */
+const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => p && fs.existsSync(p));
+
+describe('the reference page in a browser', () => {
+  // Deep-linked to an operation, so its body form renders too (with Swagger UI's data: icons).
+  test('renders every operation, and one opened, under its Content-Security-Policy, with nothing refused', { skip: chromium ? false : 'no Chromium on this machine', timeout: 120_000 }, async () => {
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-chromium-'));
+    try {
+      const { stdout, stderr } = await promisify(execFile)(
+        chromium!,
+        ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0', '--virtual-time-budget=15000', '--dump-dom', `${server.url}/-/api-docs#/Release%20links/post_api_v4_projects__id__releases__tag_name__assets_links`],
+        { timeout: 100_000, maxBuffer: 64 * 1024 * 1024 },
+      );
+      const operations = Object.values<object>(doc.paths).reduce((n, ops) => n + Object.keys(ops).length, 0);
+      const rendered = [...stdout.matchAll(/class="opblock-summary-path"/g)].length;
+      assert.equal(rendered, operations, 'operations shown by Swagger UI');
+      assert.match(stdout, /class="opblock-body"/, 'the linked operation is open');
+      assert.doesNotMatch(stderr, /Content Security Policy|Refused to/, 'the policy blocked something');
+    } finally {
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
   });
 });
 
