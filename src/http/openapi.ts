@@ -56,12 +56,22 @@ export function openapiPath(url: string): string {
 
 type Responses = Record<string, unknown>;
 
+/** GitLab's throttle headers, as src/http/rate-limit.ts sends them. */
+const THROTTLE_HEADERS = {
+  'retry-after': { type: 'string', description: 'Seconds until the limit resets' },
+  'ratelimit-name': { type: 'string', description: 'throttle_authenticated_api, throttle_unauthenticated_api or throttle_release_writes' },
+  'ratelimit-limit': { type: 'string', description: 'Requests per minute' },
+  'ratelimit-remaining': { type: 'string', description: 'Always 0 here' },
+  'ratelimit-reset': { type: 'string', description: 'Unix time of the reset' },
+  'ratelimit-resettime': { type: 'string', description: 'HTTP date of the reset' },
+};
+
 /** The route's responses plus the pipeline's errors; a route's own entry for a status wins. */
 export function documentedResponses(route: RouteFacts & { schema?: FastifySchema }): Responses {
   const declared = (route.schema?.response ?? {}) as Responses;
   const errors: Responses = {};
   for (const status of errorStatusesFor(route)) {
-    errors[status] = { ...GitLabError, 'x-response-description': ERROR_DESCRIPTIONS[status] };
+    errors[status] = { ...GitLabError, 'x-response-description': ERROR_DESCRIPTIONS[status], ...(status === 429 ? { headers: THROTTLE_HEADERS } : {}) };
   }
   return { ...errors, ...declared };
 }

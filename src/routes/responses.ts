@@ -225,12 +225,27 @@ export const GitLabError = Type.Object(
 );
 
 /** A redirect has no body worth reading: the target is in Location. */
-export const Redirect = Type.Null({ description: 'Found: the target is in the Location header' });
+export const Redirect = Type.Null({
+  description: 'Found: the target is in the Location header',
+  headers: { location: Type.String({ description: 'Where the asset or release is' }) },
+});
 
 export const NoContent = Type.Null({ description: 'No Content' });
 
-export const paged = <T extends TSchema>(item: T) =>
-  Type.Array(item, { description: 'One page; X-Total, X-Total-Pages, X-Page, X-Per-Page, X-Next-Page, X-Prev-Page and Link headers say where it is' });
+const pageHeader = (description: string) => Type.String({ description });
+
+/** GitLab's pagination headers (src/http/pagination.ts), numbers sent as strings; next and prev are empty at the ends. */
+const PAGE_HEADERS = {
+  'x-total': pageHeader('Items in all pages'),
+  'x-total-pages': pageHeader('Number of pages'),
+  'x-page': pageHeader('This page'),
+  'x-per-page': pageHeader('Items per page (at most 100)'),
+  'x-next-page': pageHeader('The next page, empty on the last'),
+  'x-prev-page': pageHeader('The previous page, empty on the first'),
+  link: pageHeader('RFC 8288 links: prev, next, first, last'),
+};
+
+export const paged = <T extends TSchema>(item: T) => Type.Array(item, { description: 'One page, newest first', headers: PAGE_HEADERS });
 
 /** `x-response-description` describes the answer and leaves the schema GitLabError's, so the document can share one copy. */
 export const error = (description: string, own = false) => ({ ...GitLabError, 'x-response-description': description, ...(own ? RELINKS_OWN : {}) });
