@@ -29,7 +29,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   422: 'Unprocessable',
   429: 'Rate limited (when limits are on): Retry-After and RateLimit-* headers say for how long',
   500: 'Unexpected error (logged on the server; the body says no more)',
-  503: 'Database unreachable, or the server is shutting down: retry later or elsewhere',
+  503: 'Database unreachable: retry later or on another node',
 };
 
 /**
