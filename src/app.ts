@@ -9,6 +9,9 @@ import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
 import { loggerOptions, requestIdOf } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors } from './http/security.js';
 import { registerMetrics } from './http/metrics.js';
+import { registerApiDocs } from './http/api-docs.js';
+import { registerOpenApi } from './http/openapi.js';
+import { registerResponseCheck } from './http/response-check.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
 import type { Store } from './store/db.js';
@@ -30,9 +33,11 @@ export interface AppOptions {
   logger?: boolean;
   /** Where log lines go (stdout when absent). */
   logStream?: DestinationStream;
+  /** When given, every answer is checked against the OpenAPI document and problems are added here (tests). */
+  responseProblems?: string[];
 }
 
-export async function buildApp({ config, store, tokenResolvers = [], logger = true, logStream }: AppOptions): Promise<FastifyInstance> {
+export async function buildApp({ config, store, tokenResolvers = [], logger = true, logStream, responseProblems }: AppOptions): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
     logger: logger ? { ...loggerOptions(config.logLevel), stream: logStream } : false,
     // GitLab answers every request with its correlation id as X-Request-Id, and logs it under that name.
@@ -57,6 +62,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
 
   await app.register(bodies, { bodyLimit: BODY_LIMIT });
   await app.register(pipeline, { config, store, tokenResolvers, bodyLimit: BODY_LIMIT });
+  await registerOpenApi(app);
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {
@@ -83,7 +89,9 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     reply.code(e.status).send(e.body);
   });
 
+  if (responseProblems) registerResponseCheck(app, responseProblems);
   registerMetrics(app, config);
+  registerApiDocs(app);
   await registerRoutes(app, { config, store });
   return app;
 }

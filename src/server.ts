@@ -42,11 +42,11 @@ async function bootstrapRoot(store: Store, rootToken: string): Promise<void> {
 }
 
 /** Opens the store, migrates it, bootstraps root when asked, and starts listening. */
-export async function startServer(config: Config, options: { logger?: boolean; logStream?: DestinationStream } = {}): Promise<Running> {
+export async function startServer(config: Config, options: { logger?: boolean; logStream?: DestinationStream; responseProblems?: string[] } = {}): Promise<Running> {
   const store = openStore({ databaseUrl: config.databaseUrl, poolMax: config.databasePoolMax, stallTimeoutMs: config.databaseStallTimeoutMs, metrics: config.metricsEnabled });
   await migrate(store);
   if (config.initialRootToken) await bootstrapRoot(store, config.initialRootToken);
-  const app = await buildApp({ config, store, tokenResolvers: [jobTokens], logger: options.logger ?? true, logStream: options.logStream });
+  const app = await buildApp({ config, store, tokenResolvers: [jobTokens], logger: options.logger ?? true, logStream: options.logStream, responseProblems: options.responseProblems });
   const address = await app.listen({ port: config.port, host: config.host });
   const port = new URL(address).port;
   let closed = false;

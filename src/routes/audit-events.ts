@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import { listProjectAuditEvents } from '../services/audit.js';
 import { ProjectParams } from './schemas.js';
+import { AuditEvent, paged } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -15,7 +16,7 @@ const ListQuery = Type.Object({
 export default async function auditEventRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/audit_events',
-    { config: facts.read, schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.read, schema: { summary: "A project's audit events (release and link changes), newest first", tags: ['Audit events'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(AuditEvent) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await listProjectAuditEvents(request.ctx, request.params.id, request.query, page);

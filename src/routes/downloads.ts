@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as downloads from '../services/downloads.js';
 import { ProjectParams } from './schemas.js';
+import { Redirect } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -21,7 +22,7 @@ function rawRest(request: FastifyRequest, marker: string): { rest: string; query
 export default async function downloadRoutes(app: FastifyInstance, _deps: RouteDeps) {
   app.get<{ Params: Static<typeof DownloadParams> }>(
     '/projects/:id/releases/:tag_name/downloads/*',
-    { config: facts.jobRead, schema: { params: DownloadParams } },
+    { config: facts.jobRead, schema: { summary: "Redirect to a release asset by its link's filepath", tags: ['Downloads'], params: DownloadParams, response: { 302: Redirect } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       const url = await downloads.assetUrl(request.ctx, id, tag_name, request.params['*']);
@@ -34,6 +35,6 @@ export default async function downloadRoutes(app: FastifyInstance, _deps: RouteD
     const location = await downloads.latestReleasePath(request.ctx, request.params.id, rest, query);
     return reply.redirect(location, 302);
   };
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest', { config: facts.jobRead, schema: { params: ProjectParams } }, latest);
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest/*', { config: facts.jobRead, schema: { params: Type.Object({ id: Type.String(), '*': Type.String() }) } }, latest);
+  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest', { config: facts.jobRead, schema: { summary: 'Redirect to the latest release', tags: ['Downloads'], params: ProjectParams, response: { 302: Redirect } } }, latest);
+  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest/*', { config: facts.jobRead, schema: { summary: "Redirect to a path under the latest release (e.g. /downloads/<filepath>)", tags: ['Downloads'], params: Type.Object({ id: Type.String(), '*': Type.String() }), response: { 302: Redirect } } }, latest);
 }

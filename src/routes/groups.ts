@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as groups from '../services/groups.js';
 import { Id, ProjectParams, StringEnum } from './schemas.js';
+import { error, Group } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -14,11 +15,11 @@ const CreateBody = Type.Object({
 });
 
 export default async function groupRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/groups', { config: facts.write, schema: { body: CreateBody } }, async (request, reply) =>
+  app.post<{ Body: Static<typeof CreateBody> }>('/groups', { config: facts.write, schema: { summary: 'Create a group', tags: ['Groups'], body: CreateBody, response: { 201: Group, 404: error('Parent group Not Found') } } }, async (request, reply) =>
     reply.code(201).send(await groups.createGroup(request.ctx, request.body)),
   );
 
-  app.get<{ Params: ProjectParams }>('/groups/:id', { config: facts.read, schema: { params: ProjectParams } }, async (request) =>
+  app.get<{ Params: ProjectParams }>('/groups/:id', { config: facts.read, schema: { summary: 'Get a group by id or URL-encoded full path', tags: ['Groups'], params: ProjectParams, response: { 200: Group } } }, async (request) =>
     groups.getGroup(request.ctx, request.params.id),
   );
 }

@@ -4,6 +4,7 @@ import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as jobTokens from '../services/job-tokens.js';
 import * as scope from '../services/job-token-scope.js';
 import { Id, ProjectParams } from './schemas.js';
+import { BasicProject, JobToken, NoContent, paged, RELINKS_OWN, ScopeLink } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -22,13 +23,13 @@ const ListQuery = Type.Object(paginationQuery);
 export default async function jobTokenRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/ci/job_tokens',
-    { config: facts.write, schema: { params: ProjectParams, body: CreateBody } },
+    { config: facts.write, schema: { summary: 'Mint a job token for a CI job', tags: ['Job tokens'], ...RELINKS_OWN, params: ProjectParams, body: CreateBody, response: { 201: JobToken } } },
     async (request, reply) => reply.code(201).send(await jobTokens.createJobToken(request.ctx, request.params.id, request.body)),
   );
 
   app.delete<{ Params: Static<typeof TokenParams> }>(
     '/projects/:id/ci/job_tokens/:token_id',
-    { config: facts.remove, schema: { params: TokenParams } },
+    { config: facts.remove, schema: { summary: 'End a job token now', tags: ['Job tokens'], ...RELINKS_OWN, params: TokenParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await jobTokens.endJobToken(request.ctx, request.params.id, request.params.token_id);
       return reply.code(204).send();
@@ -37,7 +38,7 @@ export default async function jobTokenRoutes(app: FastifyInstance, { config }: R
 
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/job_token_scope/allowlist',
-    { config: facts.read, schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.read, schema: { summary: "Projects whose job tokens may reach this one (itself first)", tags: ['Job token scope'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(BasicProject) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await scope.listAllowlist(request.ctx, request.params.id, page);
@@ -48,14 +49,14 @@ export default async function jobTokenRoutes(app: FastifyInstance, { config }: R
 
   app.post<{ Params: Static<typeof ScopeParams>; Body: Static<typeof ScopeBody> }>(
     '/projects/:id/job_token_scope/allowlist',
-    { config: facts.write, schema: { params: ScopeParams, body: ScopeBody } },
+    { config: facts.write, schema: { summary: "Let a project's job tokens in", tags: ['Job token scope'], params: ScopeParams, body: ScopeBody, response: { 201: ScopeLink } } },
     async (request, reply) =>
       reply.code(201).send(await scope.addToAllowlist(request.ctx, request.params.id, request.body.target_project_id)),
   );
 
   app.delete<{ Params: Static<typeof ScopeEntryParams> }>(
     '/projects/:id/job_token_scope/allowlist/:target_project_id',
-    { config: facts.remove, schema: { params: ScopeEntryParams } },
+    { config: facts.remove, schema: { summary: 'Remove a project from the allowlist', tags: ['Job token scope'], params: ScopeEntryParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await scope.removeFromAllowlist(request.ctx, request.params.id, request.params.target_project_id);
       return reply.code(204).send();

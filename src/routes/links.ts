@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { linkSchema } from '../entities/link.js';
 import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as links from '../services/links.js';
 import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -29,14 +29,14 @@ const UpdateBody = Type.Object(
   { atLeastOneOf: ['name', 'url'] },
 );
 
-const one = { 200: linkSchema };
+const one = { 200: Link };
 
 export default async function linkRoutes(app: FastifyInstance, { config }: RouteDeps) {
   const base = '/projects/:id/releases/:tag_name/assets/links';
 
   app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
     base,
-    { config: facts.jobRead, schema: { params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(linkSchema) } } },
+    { config: facts.jobRead, schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
@@ -45,14 +45,14 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.jobRead, schema: { params: LinkParams, response: one } }, async (request) => {
+  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.getLink(request.ctx, id, tag_name, link_id);
   });
 
   app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
     base,
-    { config: facts.releaseWrite, schema: { params: ReleaseParams, body: CreateBody, response: { 201: linkSchema } } },
+    { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));
@@ -61,14 +61,14 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
 
   app.put<{ Params: LinkParams; Body: Static<typeof UpdateBody> }>(
     `${base}/:link_id`,
-    { config: facts.releaseWrite, schema: { params: LinkParams, body: UpdateBody, response: one } },
+    { config: facts.releaseWrite, schema: { summary: 'Update a link', tags: ['Release links'], params: LinkParams, body: UpdateBody, response: one } },
     async (request) => {
       const { id, tag_name, link_id } = request.params;
       return links.updateLink(request.ctx, id, tag_name, link_id, request.body);
     },
   );
 
-  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.releaseRemove, schema: { params: LinkParams, response: one } }, async (request) => {
+  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.releaseRemove, schema: { summary: 'Delete a link (200 with the deleted link)', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.deleteLink(request.ctx, id, tag_name, link_id);
   });

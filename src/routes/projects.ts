@@ -4,6 +4,7 @@ import * as projects from '../services/projects.js';
 import * as members from '../services/members.js';
 import { ACCESS_LEVELS } from '../policy.js';
 import { Id, ProjectParams, StringEnum } from './schemas.js';
+import { conflict, error, Member, Message, Project } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -29,27 +30,27 @@ const MemberBody = Type.Object({
 const MemberParams = Type.Object({ id: Type.String(), user_id: Id });
 
 export default async function projectRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/projects', { config: facts.write, schema: { body: CreateBody } }, async (request, reply) =>
+  app.post<{ Body: Static<typeof CreateBody> }>('/projects', { config: facts.write, schema: { summary: 'Create a project', tags: ['Projects'], body: CreateBody, response: { 201: Project, 404: error('Namespace Not Found') } } }, async (request, reply) =>
     reply.code(201).send(await projects.createProject(request.ctx, request.body)),
   );
 
-  app.get<{ Params: ProjectParams }>('/projects/:id', { config: facts.read, schema: { params: ProjectParams } }, async (request) =>
+  app.get<{ Params: ProjectParams }>('/projects/:id', { config: facts.read, schema: { summary: 'Get a project by id or URL-encoded full path', tags: ['Projects'], params: ProjectParams, response: { 200: Project } } }, async (request) =>
     projects.getProject(request.ctx, request.params.id),
   );
 
-  app.delete<{ Params: ProjectParams }>('/projects/:id', { config: facts.remove, schema: { params: ProjectParams } }, async (request, reply) =>
+  app.delete<{ Params: ProjectParams }>('/projects/:id', { config: facts.remove, schema: { summary: 'Delete a project (at once, with its releases and links)', tags: ['Projects'], params: ProjectParams, response: { 202: Message } } }, async (request, reply) =>
     reply.code(202).send(await projects.deleteProject(request.ctx, request.params.id)),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof MemberBody> }>(
     '/projects/:id/members',
-    { config: facts.write, schema: { params: ProjectParams, body: MemberBody } },
+    { config: facts.write, schema: { summary: 'Add a member', tags: ['Members'], params: ProjectParams, body: MemberBody, response: { 201: Member, 409: conflict('Member already exists') } } },
     async (request, reply) => reply.code(201).send(await members.addProjectMember(request.ctx, request.params.id, request.body)),
   );
 
   app.get<{ Params: Static<typeof MemberParams> }>(
     '/projects/:id/members/all/:user_id',
-    { config: facts.read, schema: { params: MemberParams } },
+    { config: facts.read, schema: { summary: 'Get a member, memberships inherited from groups included', tags: ['Members'], params: MemberParams, response: { 200: Member } } },
     async (request) => members.getEffectiveMember(request.ctx, request.params.id, request.params.user_id),
   );
 }

@@ -4,6 +4,7 @@ import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
 import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
+import { conflict, paged, Release, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -36,7 +37,7 @@ const UpdateBody = Type.Object({
 export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
-    { config: facts.jobRead, schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
@@ -47,21 +48,34 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/releases',
-    { config: facts.releaseWrite, schema: { params: ProjectParams, body: CreateBody } },
+    {
+      config: facts.releaseWrite,
+      schema: {
+        summary: 'Create a release (and its tag, and inline links)',
+        tags: ['Releases'],
+        params: ProjectParams,
+        body: CreateBody,
+        response: {
+          201: Release,
+          409: conflict('Release already exists, or a request with this Idempotency-Key (relinks) is still being processed'),
+          422: unprocessable('Ref is not specified (a new tag needs one), or the Idempotency-Key (relinks) was used with different parameters'),
+        },
+      },
+    },
     async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { params: ReleaseParams } }, async (request) =>
+  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
     releases.getRelease(request.ctx, request.params.id, request.params.tag_name),
   );
 
   app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(
     '/projects/:id/releases/:tag_name',
-    { config: facts.releaseWrite, schema: { params: ReleaseParams, body: UpdateBody } },
+    { config: facts.releaseWrite, schema: { summary: 'Update a release', tags: ['Releases'], params: ReleaseParams, body: UpdateBody, response: { 200: Release } } },
     async (request) => releases.updateRelease(request.ctx, request.params.id, request.params.tag_name, request.body),
   );
 
-  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { params: ReleaseParams } }, async (request) =>
+  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { summary: 'Delete a release and its links (200 with the release)', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
     releases.deleteRelease(request.ctx, request.params.id, request.params.tag_name),
   );
 }

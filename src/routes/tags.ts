@@ -4,6 +4,7 @@ import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as tags from '../services/tags.js';
 import * as protectedTags from '../services/protected-tags.js';
 import { ProjectParams } from './schemas.js';
+import { NoContent, paged, ProtectedTag, Tag, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -18,7 +19,7 @@ const ProtectBody = Type.Object({
 export default async function tagRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/repository/tags',
-    { config: facts.jobRead, schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.jobRead, schema: { summary: 'List tags', tags: ['Tags'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Tag) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await tags.listTags(request.ctx, request.params.id, page);
@@ -29,17 +30,17 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
     '/projects/:id/repository/tags',
-    { config: facts.write, schema: { params: ProjectParams, body: CreateBody } },
+    { config: facts.write, schema: { summary: 'Create a tag', tags: ['Tags'], params: ProjectParams, body: CreateBody, response: { 201: Tag } } },
     async (request, reply) => reply.code(201).send(await tags.createTag(request.ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/repository/tags/:name', { config: facts.jobRead, schema: { params: TagParams } }, async (request) =>
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/repository/tags/:name', { config: facts.jobRead, schema: { summary: 'Get a tag', tags: ['Tags'], params: TagParams, response: { 200: Tag } } }, async (request) =>
     tags.getTag(request.ctx, request.params.id, request.params.name),
   );
 
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/protected_tags',
-    { config: facts.read, schema: { params: ProjectParams, querystring: ListQuery } },
+    { config: facts.read, schema: { summary: 'List protected tag rules', tags: ['Protected tags'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(ProtectedTag) } } },
     async (request, reply) => {
       const page = pageOf(request.query);
       const { items, total } = await protectedTags.listProtectedTags(request.ctx, request.params.id, page);
@@ -48,19 +49,19 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
     },
   );
 
-  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { config: facts.read, schema: { params: TagParams } }, async (request) =>
+  app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { config: facts.read, schema: { summary: 'Get a protected tag rule', tags: ['Protected tags'], params: TagParams, response: { 200: ProtectedTag } } }, async (request) =>
     protectedTags.getProtectedTag(request.ctx, request.params.id, request.params.name),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof ProtectBody> }>(
     '/projects/:id/protected_tags',
-    { config: facts.write, schema: { params: ProjectParams, body: ProtectBody } },
+    { config: facts.write, schema: { summary: 'Protect tags matching a name (`*` wildcards)', tags: ['Protected tags'], params: ProjectParams, body: ProtectBody, response: { 201: ProtectedTag, 422: unprocessable('Name has already been taken, or is blank') } } },
     async (request, reply) => reply.code(201).send(await protectedTags.protectTag(request.ctx, request.params.id, request.body)),
   );
 
   app.delete<{ Params: Static<typeof TagParams> }>(
     '/projects/:id/protected_tags/:name',
-    { config: facts.remove, schema: { params: TagParams } },
+    { config: facts.remove, schema: { summary: 'Unprotect', tags: ['Protected tags'], params: TagParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await protectedTags.unprotectTag(request.ctx, request.params.id, request.params.name);
       return reply.code(204).send();

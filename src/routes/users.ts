@@ -3,6 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import * as users from '../services/users.js';
 import { createPersonalAccessToken, SCOPES } from '../services/tokens.js';
 import { Id, StringEnum } from './schemas.js';
+import { conflict, PersonalAccessToken, User } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -29,13 +30,13 @@ const TokenBody = Type.Object({
 });
 
 export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/users', { config: facts.write, schema: { body: CreateBody } }, async (request, reply) =>
+  app.post<{ Body: Static<typeof CreateBody> }>('/users', { config: facts.write, schema: { summary: 'Create a user (admins)', tags: ['Users'], body: CreateBody, response: { 201: User, 409: conflict('Username or Email has already been taken') } } }, async (request, reply) =>
     reply.code(201).send(await users.createUser(request.ctx, request.body)),
   );
 
-  app.get('/user', { config: facts.userRead }, async (request) => users.currentUser(request.ctx));
+  app.get('/user', { config: facts.userRead, schema: { summary: "The token's user", tags: ['Users'], response: { 200: User } } }, async (request) => users.currentUser(request.ctx));
 
-  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { config: facts.userRead, schema: { params: UserParams } }, async (request) =>
+  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { config: facts.userRead, schema: { summary: 'Get a user (account details for admins and oneself)', tags: ['Users'], params: UserParams, response: { 200: User } } }, async (request) =>
     users.getUser(request.ctx, request.params.id),
   );
 
@@ -43,7 +44,7 @@ export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps)
     '/users/:id/personal_access_tokens',
     {
       config: facts.write,
-      schema: { params: UserParams, body: TokenBody },
+      schema: { summary: 'Create a personal access token for a user (admins)', tags: ['Users'], params: UserParams, body: TokenBody, response: { 201: PersonalAccessToken } },
       preValidation: async (request) => {
         const body = request.body as { scopes?: unknown } | undefined;
         if (body && typeof body.scopes === 'string') body.scopes = body.scopes.split(',');

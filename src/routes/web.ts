@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
+import { Redirect } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './index.js';
 
@@ -49,7 +50,7 @@ export function parseWebReleasePath(path: string): WebReleasePath | null {
 
 export default async function webRoutes(app: FastifyInstance, _deps: RouteDeps) {
   // Downloads and permalinks: what a CI job token may fetch too.
-  app.get('/*', { config: facts.jobRead }, async (request, reply) => {
+  app.get('/*', { config: facts.jobRead, schema: { summary: 'Web URLs: /<full path>/-/releases/<tag>/downloads/<filepath> and /<full path>/-/releases/permalink/latest[/<suffix>]', tags: ['Downloads'], response: { 302: Redirect } } }, async (request, reply) => {
     const [path, query = ''] = request.url.split(/\?(.*)/s, 2);
     const parsed = parseWebReleasePath(path);
     if (!parsed) return reply.callNotFound();

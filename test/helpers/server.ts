@@ -28,6 +28,8 @@ export interface TestServer {
   running: Running;
   store: TestStore;
   config: Config;
+  /** Answers that did not match the OpenAPI document (see src/http/response-check.ts); close() fails on any. */
+  responseProblems: string[];
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<Response<T>>;
   close(): Promise<void>;
 }
@@ -46,18 +48,25 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env,
   });
   const log = secretScanningLog();
-  const running = await startServer(config, { logStream: log.stream });
+  // Every test that starts a server also checks its answers against the OpenAPI document.
+  const responseProblems: string[] = [];
+  const running = await startServer(config, { logStream: log.stream, responseProblems });
   const url = running.url;
   return {
     url,
     running,
     store,
     config,
+    responseProblems,
     request: (method, path, options = {}) => requestTo(url, method, path, options),
     async close() {
       await running.close();
       await store.drop();
       if (log.leaks.length) throw new Error(`credentials reached the log:\n${log.leaks.join('\n')}`);
+      if (responseProblems.length) {
+        const distinct = [...new Set(responseProblems)];
+        throw new Error(`${responseProblems.length} answers did not match the OpenAPI document:\n${distinct.slice(0, 20).join('\n')}`);
+      }
     },
   };
 }
