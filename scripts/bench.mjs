@@ -292,6 +292,17 @@ async function startBare() {
   };
 }
 
+async function startFloor(databaseUrl) {
+  const port = await freePort();
+  const child = fork(new URL(import.meta.url).pathname, ['--floor-server', String(port), databaseUrl, 'http://relinks.bench'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.add(child);
+  await new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`floor server exited with ${code}`)));
+  });
+  return { child, base: `http://127.0.0.1:${port}` };
+}
+
 // ---------------------------------------------------------------- load
 
 async function load({ url, connections, duration, amount, requests, headers, pid }) {
@@ -445,11 +456,13 @@ function cases(base, seeded, opts) {
     list: [
       {
         name: 'GET one link',
+        floor: true,
         sample: () => api(base, seeded.token, 'GET', `/projects/${seeded.projectId}/releases/v1.0/assets/links/${seeded.linkId}`),
         requests: () => [{ method: 'GET', path: `${linksBase}/v1.0/assets/links/${seeded.linkId}` }],
       },
       {
         name: 'GET page of 20',
+        floor: true,
         sample: () => api(base, seeded.token, 'GET', `/projects/${seeded.projectId}/releases/v1.0/assets/links?per_page=20`),
         requests: () => [{ method: 'GET', path: `${linksBase}/v1.0/assets/links?per_page=20` }],
       },
@@ -521,7 +534,7 @@ function cases(base, seeded, opts) {
   };
 }
 
-async function measureAll({ relinks, bare, seeded, opts, label }) {
+async function measureAll({ relinks, bare, floor, seeded, opts, label }) {
   const headers = { 'private-token': seeded.token };
   const { list, created } = cases(relinks.base, seeded, opts);
   // Warm the JIT on both sides so the first measured case is not penalised.
@@ -530,6 +543,7 @@ async function measureAll({ relinks, bare, seeded, opts, label }) {
     await bare.answer(s.status, s.text);
     await load({ pid: bare.child.pid, url: bare.base, connections: opts.connections, duration: 1, headers, requests: c.requests(false) });
     await load({ pid: relinks.child.pid, url: relinks.base, connections: opts.connections, duration: 1, headers, requests: c.requests(true) });
+    if (c.floor && floor) await load({ pid: floor.child.pid, url: floor.base, connections: opts.connections, duration: 1, headers, requests: c.requests(false) });
   }
   const rows = [];
   let peakUnderLoad = 0;
@@ -539,12 +553,13 @@ async function measureAll({ relinks, bare, seeded, opts, label }) {
     const sample = await c.sample();
     await bare.answer(sample.status, sample.text);
     const b = await load({ pid: bare.child.pid, url: bare.base, connections: opts.connections, duration: opts.duration, headers, requests: c.requests(false) });
+    const fl = c.floor && floor ? await load({ pid: floor.child.pid, url: floor.base, connections: opts.connections, duration: opts.duration, headers, requests: c.requests(false) }) : undefined;
     let amount;
     if (c.consumes) amount = created.length;
     const sampler = setInterval(() => { peakUnderLoad = Math.max(peakUnderLoad, memoryOf(relinks.child.pid).current); }, 200);
     const r = await load({ pid: relinks.child.pid, url: relinks.base, connections: opts.connections, duration: opts.duration, amount, headers, requests: c.requests(true) });
     clearInterval(sampler);
-    rows.push({ name: c.name, bytes: Buffer.byteLength(sample.text), bare: b, relinks: r, ratio: r.rps / b.rps, cpuRatio: b.cpuUs / r.cpuUs });
+    rows.push({ name: c.name, bytes: Buffer.byteLength(sample.text), bare: b, floor: fl, relinks: r, ratio: r.rps / b.rps, cpuRatio: b.cpuUs / r.cpuUs });
   }
   const mem = memoryOf(relinks.child.pid);
   return { label, rows, peakRss: mem.peak, peakUnderLoad };
@@ -576,6 +591,14 @@ function printTable(result, opts) {
   console.log(fmt(head));
   for (const l of lines) console.log(fmt(l));
   console.log(`relinks peak RSS (VmHWM): ${f0(result.peakRss)} MB; highest RSS sampled under load: ${f0(result.peakUnderLoad)} MB`);
+  const floored = result.rows.filter((r) => r.floor);
+  if (floored.length) {
+    console.log('\nthe floor: a plugin-free Fastify doing only the token digest (cached lookup), one prepared query and a response schema');
+    console.log('case              floor req/s   p99  cpu µs   floor/bare   relinks/floor req/s   floor/relinks cpu');
+    for (const r of floored) {
+      console.log(`${r.name.padEnd(16)} ${f0(r.floor.rps).padStart(12)} ${String(r.floor.p99).padStart(5)} ${f0(r.floor.cpuUs).padStart(7)} ${f2(r.floor.rps / r.bare.rps).padStart(12)} ${f2(r.relinks.rps / r.floor.rps).padStart(21)} ${f2(r.floor.cpuUs / r.relinks.cpuUs).padStart(19)}`);
+    }
+  }
   void opts;
 }
 
@@ -596,6 +619,7 @@ async function main() {
   }
   let relinks;
   let bare;
+  let floor;
   try {
     relinks = await startRelinks(store.databaseUrl);
     bare = await startBare();
@@ -604,7 +628,8 @@ async function main() {
     // Rows written past relinks and a fresh ANALYZE are what a restart finds after a bulk import;
     // relinks tunes the store's statistics when it opens it (see dropStat4Samples), so restart it.
     relinks = await restartRelinks(relinks, store);
-    const small = await measureAll({ relinks, bare, seeded, opts, label: `small store: 1 project, ${WRITE_RELEASES + 1} releases, 100 links on the measured release` });
+    floor = await startFloor(store.databaseUrl);
+    const small = await measureAll({ relinks, bare, floor, seeded, opts, label: `small store: 1 project, ${WRITE_RELEASES + 1} releases, 100 links on the measured release` });
     printTable(small, opts);
     if (opts.metricsRounds > 0 && (!opts.only || 'get one link'.includes(opts.only))) {
       printMetricsOverhead(await measureMetricsOverhead({ relinks, seeded: { ...seeded, databaseUrl: store.databaseUrl }, opts }));
@@ -615,7 +640,7 @@ async function main() {
       await bulkReleases(store, seeded.projectId, seeded.userId, 'bulk-', releases, Math.round(opts.links / releases));
       relinks = await restartRelinks(relinks, store);
       console.log(`\nseeded ${releases * Math.round(opts.links / releases)} links over ${releases} releases by bulk insert in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      const large = await measureAll({ relinks, bare, seeded, opts, label: `large store: +${opts.links} links over ${releases} releases` });
+      const large = await measureAll({ relinks, bare, floor, seeded, opts, label: `large store: +${opts.links} links over ${releases} releases` });
       printTable(large, opts);
       console.log('\n## large vs small: how much slower relinks is on the large store (1.00 = no slower)');
       console.log('case              by req/s  by cpu µs/req  by ratio to bare   p99 small -> large');
@@ -629,6 +654,7 @@ async function main() {
     console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     if (bare) bare.child.kill('SIGKILL');
+    if (floor) floor.child.kill('SIGKILL');
     if (relinks) await stopRelinks(relinks.child);
     if (!opts.keep) await store.drop();
     else console.log(`kept store: ${store.databaseUrl}`);
@@ -657,6 +683,73 @@ function bareServer() {
   server.listen(Number(process.argv[3]), '127.0.0.1', () => process.send({ listening: true }));
 }
 
+// ---------------------------------------------------------------- the floor server (child mode)
+/**
+ * The floor of this stack: Fastify with no plugins doing only what GET one link and a page of links
+ * cannot do without — the token's SHA-256 digest, a token lookup cached in memory, one prepared
+ * query joining project, membership, release and link(s), and the answer through a response
+ * schema. relinks' distance to it is what its own pipeline, rules and checks cost.
+ */
+async function floorServer() {
+  const [port, databaseUrl, externalUrl] = process.argv.slice(3);
+  const { default: Fastify } = await import('fastify');
+  const { createHash } = await import('node:crypto');
+  const app = Fastify({ logger: false });
+  const linkSql = (postgres, page) => {
+    const n = (i) => (postgres ? `$${i}` : '?');
+    return `select l.id, l.name, l.url, l.filepath, l.link_type, p.full_path, coalesce(m.access_level, 0) as access
+      from projects p
+      left join members m on m.source_type = 'Project' and m.source_id = p.id and m.user_id = ${n(1)}
+      join releases r on r.project_id = p.id and r.tag_name = ${n(2)}
+      join release_links l on l.release_id = r.id ${page ? '' : `and l.id = ${n(4)}`}
+      where p.id = ${n(3)} ${page ? 'order by l.created_at desc, l.id desc limit 20' : ''}`;
+  };
+  let tokenUser;
+  let links;
+  if (databaseUrl.startsWith('sqlite:')) {
+    const { default: SQLite } = await import('better-sqlite3');
+    const db = new SQLite(databaseUrl.slice('sqlite:'.length), { readonly: true });
+    const token = db.prepare('select user_id from personal_access_tokens where token_digest = ? and revoked = 0');
+    const one = db.prepare(linkSql(false, false));
+    const page = db.prepare(linkSql(false, true));
+    tokenUser = async (digest) => token.get(digest)?.user_id;
+    links = async (userId, tag, projectId, linkId) => (linkId === undefined ? page.all(userId, tag, projectId) : one.all(userId, tag, projectId, linkId));
+  } else {
+    const { default: pg } = await import('pg');
+    const pool = new pg.Pool({ connectionString: databaseUrl.replace(/[?&]schema=([^&]+)/, ''), max: 10, options: `-c search_path=${/[?&]schema=([^&]+)/.exec(databaseUrl)?.[1] ?? 'public'}` });
+    tokenUser = async (digest) => (await pool.query({ name: 'token', text: 'select user_id from personal_access_tokens where token_digest = $1 and revoked = 0', values: [digest] })).rows[0]?.user_id;
+    links = async (userId, tag, projectId, linkId) =>
+      linkId === undefined
+        ? (await pool.query({ name: 'page', text: linkSql(true, true), values: [userId, tag, projectId] })).rows
+        : (await pool.query({ name: 'one', text: linkSql(true, false), values: [userId, tag, projectId, linkId] })).rows;
+  }
+  const cache = new Map();
+  const userOf = async (token) => {
+    const digest = createHash('sha256').update(token).digest('hex');
+    let user = cache.get(digest);
+    if (user === undefined) cache.set(digest, (user = await tokenUser(digest)));
+    return user;
+  };
+  const link = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, url: { type: 'string' }, direct_asset_url: { type: 'string' }, external: { type: 'boolean' }, link_type: { type: 'string' } } };
+  const json = (row, tag) => {
+    const web = `${externalUrl}/${row.full_path}`;
+    return { id: row.id, name: row.name, url: row.url, direct_asset_url: row.filepath ? `${web}/-/releases/${encodeURIComponent(tag)}/downloads${row.filepath}` : row.url, external: !row.url.startsWith(web), link_type: row.link_type };
+  };
+  const handle = async (request, reply, linkId) => {
+    const user = await userOf(request.headers['private-token'] ?? '');
+    if (user === undefined) return reply.code(401).send({ message: '401 Unauthorized' });
+    const rows = await links(user, request.params.tag, Number(request.params.id), linkId);
+    if (rows.length === 0 || rows[0].access < 20) return reply.code(404).send({ message: '404 Not found' });
+    return linkId === undefined ? rows.map((r) => json(r, request.params.tag)) : json(rows[0], request.params.tag);
+  };
+  const base = '/api/v4/projects/:id/releases/:tag/assets/links';
+  app.get(base, { schema: { response: { 200: { type: 'array', items: link } } } }, (request, reply) => handle(request, reply, undefined));
+  app.get(`${base}/:link_id`, { schema: { response: { 200: link } } }, (request, reply) => handle(request, reply, Number(request.params.link_id)));
+  await app.listen({ port: Number(port), host: '127.0.0.1' });
+  process.send({ listening: true });
+}
+
 // Run last: everything above is declared by now.
 if (process.argv[2] === '--bare-server') bareServer();
+else if (process.argv[2] === '--floor-server') await floorServer();
 else await main();

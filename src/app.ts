@@ -61,7 +61,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   });
 
   await app.register(bodies, { bodyLimit: BODY_LIMIT });
-  await app.register(pipeline, { config, store, tokenResolvers, bodyLimit: BODY_LIMIT });
+  await app.register(pipeline, { config, store, tokenResolvers });
   await registerOpenApi(app);
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {

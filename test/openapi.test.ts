@@ -234,6 +234,7 @@ describe('every route, one success and one error, checked against the document',
     for (const page of ['/-/openapi.json', '/-/api-docs', '/-/api-docs/init.js', '/-/api-docs/swagger-ui.css', '/-/api-docs/swagger-ui-bundle.js', '/-/liveness', '/-/readiness', '/-/health']) {
       flow(`GET ${page}`, [200, () => get(page, null)], [400, () => get(page + nul, null)]);
     }
+    flow('GET /-/metrics', [200, () => get('/-/metrics', null)], [400, () => get('/-/metrics' + nul, null)]);
     const links = () => `${P()}/releases/v1/assets/links`;
     flow('GET /api/v4/projects/:id/releases/:tag_name/assets/links', [200, () => get(links())], [404, () => get(`${P()}/releases/nope/assets/links`)]);
     flow('POST /api/v4/projects/:id/releases/:tag_name/assets/links',

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import multipart from '@fastify/multipart';
+import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
+import type { IncomingMessage } from 'node:http';
 import qs from 'qs';
 import { ApiError, badParams } from '../errors.js';
 
@@ -92,83 +93,102 @@ const tooLarge = (closing: boolean) =>
  * no uploads: a file part is a 400 (after the body has been read, so the connection stays usable).
  * A body over `limit` bytes is a 413, declared (Content-Length) or streamed (chunked).
  */
-async function readMultipart(request: FastifyRequest, limit: number): Promise<Record<string, unknown>> {
-  const raw = request.raw;
-  if (Number(request.headers['content-length']) > limit) throw tooLarge(true);
-
-  const pairs: string[] = [];
-  let file: string | undefined;
-  let received = 0;
-  let overflow!: (error: ApiError) => void;
-  const overflowed = new Promise<never>((_, reject) => (overflow = reject));
-  const count = (chunk: Buffer) => {
-    received += chunk.length;
-    if (received > limit) overflow(tooLarge(true));
-  };
-
-  const read = (async () => {
-    const parts = request.parts();
-    // The first step pipes the request into the parser; only then may anyone else listen to its data.
-    const first = parts.next();
-    raw.on('data', count);
-    for (let step = await first; !step.done; step = await parts.next()) {
-      const part = step.value;
-      if (part.type === 'file') {
-        // Read to the end: the parser waits for it. A file input left empty (filename="") is no
-        // parameter at all, as for Rack.
-        for await (const _ of part.file) void _;
-        if (part.filename !== '' && file === undefined) file = part.fieldname;
-        continue;
+function readMultipart(request: FastifyRequest, payload: IncomingMessage, limit: number): Promise<Record<string, unknown>> {
+  if (Number(request.headers['content-length']) > limit) return Promise.reject(tooLarge(true));
+  return new Promise((resolve, reject) => {
+    const pairs: string[] = [];
+    let file: string | undefined;
+    let received = 0;
+    let settled = false;
+    const fail = (error: ApiError) => {
+      if (settled) return;
+      settled = true;
+      if (!payload.complete) {
+        // The rest of the body is left unread: discard it, and end the connection after answering.
+        payload.unpipe();
+        payload.resume();
+        if (!error.headers.connection) error = new ApiError(error.status, error.body, { ...error.headers, connection: 'close' });
       }
-      if (part.fieldname === undefined) continue;
-      if (part.valueTruncated) throw tooLarge(false);
-      // A part declared application/json arrives parsed; Rack would keep its text.
-      const value = typeof part.value === 'string' ? part.value : JSON.stringify(part.value);
-      pairs.push(`${encode(part.fieldname)}=${encode(value)}`);
-    }
-  })();
-  read.catch(() => {});
-  overflowed.catch(() => {});
+      reject(error);
+    };
+    const malformed = (message: string) => fail(badParams(`400 Bad request - malformed multipart body (${message})`));
 
-  try {
-    await Promise.race([read, overflowed]);
-  } catch (error) {
-    if (!raw.complete) {
-      // The rest of the body is left unread: discard it and end the connection after answering.
-      raw.unpipe();
-      raw.resume();
+    let parser: BusboyInstance;
+    try {
+      parser = new Busboy({
+        headers: request.headers as BusboyHeaders,
+        // Rack's rule: a part with a filename is a file, any other part a field (whatever its type).
+        isPartAFile: (_name, _type, filename) => filename !== undefined,
+        limits: { parts: MAX_FORM_PARTS, fields: MAX_FORM_PARTS, fieldSize: limit, fileSize: limit, headerPairs: 100 },
+      });
+    } catch (error) {
+      // No boundary, or not multipart at all.
+      return malformed((error as Error).message);
     }
-    if (error instanceof ApiError) throw error;
-    const status = (error as { statusCode?: number }).statusCode;
-    const closing = { connection: 'close' };
-    if (status === 413) throw tooLarge(!raw.complete);
-    const message = typeof status === 'number' && status < 500
-      ? `400 Bad request - ${(error as Error).message}`
-      : `400 Bad request - malformed multipart body (${(error as Error).message})`;
-    throw new ApiError(400, { error: message }, raw.complete ? {} : closing);
-  } finally {
-    raw.removeListener('data', count);
-  }
-  if (file !== undefined) {
-    throw badParams(`400 Bad request - file uploads are not accepted (field ${JSON.stringify(file.slice(0, 100))})`);
-  }
-  return parseFormBody(pairs.join('&'));
+    payload.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (received > limit) fail(tooLarge(true));
+    });
+    parser.on('field', (name, value, _nameTruncated, valueTruncated, _encoding, type) => {
+      if (name === '__proto__' || name in Object.prototype) return malformed(`the field name ${JSON.stringify(name)} is not allowed`);
+      if (valueTruncated) return fail(tooLarge(false));
+      // A part that says it is JSON must be JSON; its text is the parameter, as Rack keeps it.
+      if (type.startsWith('application/json')) {
+        try {
+          JSON.parse(value);
+        } catch {
+          return malformed(`the field ${JSON.stringify(name.slice(0, 100))} is not valid JSON`);
+        }
+      }
+      pairs.push(`${encode(name)}=${encode(value)}`);
+    });
+    parser.on('file', (name, stream, filename) => {
+      // Read to the end: the parser waits for it. A file input left empty (filename="") is no
+      // parameter at all, as for Rack.
+      stream.resume();
+      if (filename !== '' && file === undefined) file = name;
+    });
+    for (const limitHit of ['partsLimit', 'filesLimit', 'fieldsLimit'] as const) parser.on(limitHit, () => fail(tooLarge(false)));
+    parser.on('error', (error: Error) => {
+      // An empty body is an empty form, not a truncated one.
+      if (received === 0 && /Unexpected end/.test(error.message)) return finish();
+      malformed(error.message);
+    });
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      if (file !== undefined) {
+        return reject(badParams(`400 Bad request - file uploads are not accepted (field ${JSON.stringify(file.slice(0, 100))})`));
+      }
+      resolve(parseFormBody(pairs.join('&')));
+    };
+    parser.on('finish', finish);
+    payload.pipe(parser);
+  });
+}
+
+/**
+ * A bad multipart body that was read to its end: answered from the pipeline's parameter step, not
+ * as a parser error, for which Fastify would close a connection that is still good.
+ */
+const bodyErrors = new WeakMap<FastifyRequest, Error>();
+
+export function throwBodyError(request: FastifyRequest): void {
+  const error = bodyErrors.get(request);
+  if (error) throw error;
 }
 
 /** Registers both form parsers; `limit` bounds a whole body, as for JSON. */
 export async function registerFormParsers(app: FastifyInstance, limit: number): Promise<void> {
   await app.register(formbody, { bodyLimit: limit, parser: parseFormBody });
-  await app.register(multipart, {
-    // Rack's rule: a part with a filename is a file, any other part a field (whatever its type).
-    isPartAFile: (_name, _type, filename) => filename !== undefined,
-    limits: { parts: MAX_FORM_PARTS, fields: MAX_FORM_PARTS, fieldSize: limit, fileSize: limit, headerPairs: 100 },
+  app.addContentTypeParser('multipart/form-data', (request, payload, done) => {
+    readMultipart(request, payload as IncomingMessage, limit).then(
+      (body) => done(null, body),
+      (error: Error) => {
+        if (!(payload as IncomingMessage).complete) return done(error, undefined);
+        bodyErrors.set(request, error);
+        done(null, {});
+      },
+    );
   });
-}
-
-/**
- * The multipart parser only marks the request; its fields are read by the pipeline, before it
- * merges parameters, checks them for NUL bytes and validates them.
- */
-export async function readMultipartFields(request: FastifyRequest, limit: number): Promise<void> {
-  if (request.isMultipart()) request.body = await readMultipart(request, limit);
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import { routeNotFound } from '../errors.js';
 import { httpRequestDuration, registry, startProcessMetrics } from '../metrics.js';
 import { facts } from './route-facts.js';
+import { GitLabError, PlainText } from '../routes/responses.js';
 
 // GET /-/metrics in Prometheus' text format, as GitLab serves it: only to the monitoring IP
 // allowlist, everyone else gets the same 404 as a path that does not exist. No token: a scraper
@@ -23,6 +24,15 @@ function allowList(ranges: string[]): net.BlockList {
   return list;
 }
 
+const METRICS_SCHEMA = {
+  summary: "Prometheus metrics (to the monitoring IP allowlist; 404 to anyone else, as GitLab answers)",
+  tags: ['Health'],
+  response: {
+    200: PlainText,
+    404: GitLabError,
+  },
+};
+
 export function registerMetrics(app: FastifyInstance, config: Config): void {
   if (!config.metricsEnabled) return;
   startProcessMetrics();
@@ -36,12 +46,12 @@ export function registerMetrics(app: FastifyInstance, config: Config): void {
     done();
   });
 
-  app.get('/-/metrics', { config: facts.public }, async (request, reply) => {
+  app.get('/-/metrics', { config: facts.public, schema: METRICS_SCHEMA }, async (request, reply) => {
     // request.ip honours TRUSTED_PROXIES: behind a trusted proxy it is the client's address.
     // BlockList matches an IPv4-mapped IPv6 address (::ffff:127.0.0.1) against IPv4 ranges.
     if (!allowed.check(request.ip, net.isIPv6(request.ip) ? 'ipv6' : 'ipv4')) {
       const e = routeNotFound();
-      return reply.code(e.status).send(e.body);
+      return reply.code(404).send(e.body);
     }
     return reply.type(registry.contentType).send(await registry.metrics());
   });

@@ -6,7 +6,7 @@ import type { Ctx } from '../services/context.js';
 import type { Store } from '../store/db.js';
 import { authenticate, personalTokens, type TokenResolver } from './auth.js';
 import { registerDrain } from './drain.js';
-import { readMultipartFields } from './forms.js';
+import { throwBodyError } from './forms.js';
 import { registerRateLimits } from './rate-limit.js';
 import { factsOf, isPublic } from './route-facts.js';
 import { collectRoutes } from './route-list.js';
@@ -22,7 +22,6 @@ export interface PipelineOptions {
   store: Store;
   /** Token kinds beyond personal access tokens, tried in order after them. */
   tokenResolvers: TokenResolver[];
-  bodyLimit: number;
 }
 
 /** GitLab merges query and body parameters; a body that is not an object carries none. */
@@ -32,7 +31,7 @@ function mergeParameters(request: FastifyRequest): void {
   request.body = { ...query, ...body };
 }
 
-async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, bodyLimit }: PipelineOptions) {
+async function pipeline(app: FastifyInstance, { config, store, tokenResolvers }: PipelineOptions) {
   collectRoutes(app);
   app.decorateRequest('ctx', null as unknown as Ctx);
   const drain = registerDrain(app);
@@ -45,11 +44,8 @@ async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, b
   // 2. Parameters: a route that takes a body gets its form fields and GitLab's query+body merge;
   //    blank values are settled as Grape does, and no parameter may hold a NUL.
   app.addHook('preValidation', async (request) => {
-    const takesBody = factsOf(request).body !== undefined;
-    if (takesBody) {
-      await readMultipartFields(request, bodyLimit);
-      if (request.routeOptions.schema?.body) mergeParameters(request);
-    }
+    throwBodyError(request);
+    if (factsOf(request).body !== undefined && request.routeOptions.schema?.body) mergeParameters(request);
     settleRequestBlanks(request);
     rejectNullBytes(request);
   });

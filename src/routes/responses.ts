@@ -201,6 +201,7 @@ export const AuditEvent = Type.Object({
     entity_path: Str,
     before: Type.Unknown({ ...RELINKS_OWN, description: 'The release or link before the change (null for a create)' }),
     after: Type.Unknown({ ...RELINKS_OWN, description: 'The release or link after the change (null for a delete)' }),
+    correlation_id: Type.Union([Str, Type.Null()], { ...RELINKS_OWN, description: "The X-Request-Id of the change's request (null for events recorded before relinks kept it)" }),
   }),
   created_at: Time,
 }, { title: 'AuditEvent' });
