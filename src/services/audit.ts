@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { auditEventEntity } from '../entities/audit-event.js';
 import { unauthorized, forbidden, badParams } from '../errors.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { canReadAuditEvents } from '../policy.js';
 import { insertAuditEvent, listAuditEvents } from '../store/audit.js';
 import { now } from '../store/errors.js';

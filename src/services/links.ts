@@ -1,6 +1,6 @@
 import { invalid, notFound } from '../errors.js';
 import { linkContext, linkEntity, type LinkContext } from '../entities/link.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
 import { lockedLink, lockedRelease } from '../store/audit.js';
 import * as links from '../store/links.js';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
 import { releaseEntity } from '../entities/release.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink, linksOfReleases } from '../store/links.js';

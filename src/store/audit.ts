@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 import type { AuditEvent, DB, NewAuditEvent, Release, ReleaseLink } from './schema.js';
 
 export async function insertAuditEvent(db: Kysely<DB>, values: NewAuditEvent): Promise<void> {

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 import type { CiJobToken, CiJobTokenAllowlistEntry, DB, Namespace, Project, User } from './schema.js';
 
 export async function insertJobToken(db: Kysely<DB>, values: Omit<CiJobToken, 'id'>): Promise<CiJobToken> {

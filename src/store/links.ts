@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 import { prepared } from './prepared.js';
 
 // The page carries the release's link count in every row (an uncorrelated subquery, computed

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { prepared } from './prepared.js';
 import type { DB, ProtectedTag } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 
 const protectedTagsOf = prepared((db, projectId: number) => db.selectFrom('protected_tags').selectAll().where('project_id', '=', projectId));
 

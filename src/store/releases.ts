@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 
 const releaseByTag = prepared((db, projectId: number, tagName: string) =>
   db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName),

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, Tag } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 
 export async function findTag(db: Kysely<DB>, projectId: number, name: string): Promise<Tag | undefined> {
   return db.selectFrom('tags').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
