@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
-import { listProjectAuditEvents } from '../services/audit.js';
+import { listProjectAuditEvents } from '../services/audit-events.js';
 import { ProjectParams } from './schemas.js';
 import { AuditEvent, paged } from './responses.js';
 import { facts } from '../http/route-facts.js';
