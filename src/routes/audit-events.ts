@@ -5,7 +5,7 @@ import { listProjectAuditEvents } from '../services/audit-events.js';
 import { ProjectParams } from './schemas.js';
 import { AuditEvent, paged } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object({
   ...paginationQuery,

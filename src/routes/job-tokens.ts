@@ -6,7 +6,7 @@ import * as scope from '../services/job-token-scope.js';
 import { Id, ProjectParams } from './schemas.js';
 import { BasicProject, JobToken, NoContent, paged, RELINKS_OWN, ScopeLink } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object({
   expires_in: Type.Optional(Type.Integer()),

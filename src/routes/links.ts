@@ -6,7 +6,7 @@ import * as links from '../services/links.js';
 import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
 import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
 

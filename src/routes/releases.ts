@@ -6,7 +6,7 @@ import * as releases from '../services/releases.js';
 import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
 import { conflict, paged, Release, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
 

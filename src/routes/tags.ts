@@ -6,7 +6,7 @@ import * as protectedTags from '../services/protected-tags.js';
 import { ProjectParams } from './schemas.js';
 import { NoContent, paged, ProtectedTag, Tag, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
 const CreateBody = Type.Object({ tag_name: Type.String(), ref: Type.String(), message: Type.Optional(Type.String()) });
