@@ -9,7 +9,7 @@ import { auditLink, linkSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
-import { readableRelease, writableRelease, type ReleaseAccess } from './releases.js';
+import { readableRelease, writableRelease, type ReleaseAccess } from './release-access.js';
 
 const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext =>
   linkContext(ctx.config.externalUrl, view.project.full_path, release.tag_name);
