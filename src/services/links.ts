@@ -2,7 +2,7 @@ import { invalid, notFound } from '../errors.js';
 import { linkContext, linkEntity, type LinkContext } from '../entities/link.js';
 import type { Page } from '../store/page.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
-import { lockedLink, lockedRelease } from '../store/audit.js';
+import { lockedRelease } from '../store/releases.js';
 import * as links from '../store/links.js';
 import type { ReleaseLink } from '../store/schema.js';
 import { auditLink, linkSnapshot } from './audit.js';
@@ -113,7 +113,7 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
   try {
     const updated = await ctx.write(async (trx) => {
       // Deleted (with its release, or alone) since we looked it up: 404, not a failed UPDATE.
-      const before = await lockedLink(trx, link.id);
+      const before = await links.lockedLink(trx, link.id);
       if (!before) throw notFound();
       const row = await links.updateLink(trx, link.id, {
         ...(fields.name !== undefined ? { name: fields.name } : {}),
@@ -137,7 +137,7 @@ export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, 
   const access = await writableRelease(ctx, projectRef, tagName, notFound, linkId);
   const link = existingLink(access);
   const deleted = await ctx.write(async (trx) => {
-    const before = await lockedLink(trx, link.id);
+    const before = await links.lockedLink(trx, link.id);
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFound();
     await links.deleteLink(trx, link.id);

@@ -5,7 +5,6 @@ import type { Page } from '../store/page.js';
 import { canReadReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink, linksOfReleases } from '../store/links.js';
-import { lockedRelease } from '../store/audit.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
@@ -187,7 +186,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
   if (releasedAt === null) throw badParams('released_at is invalid');
   const updated = await ctx.write(async (trx) => {
     // Deleted since we looked it up: 404, not a failed UPDATE.
-    const before = await lockedRelease(trx, release.id);
+    const before = await releases.lockedRelease(trx, release.id);
     if (!before) throw notFoundPlain();
     const beforeSnapshot = await releaseSnapshot(trx, before);
     const row = await releases.updateRelease(trx, release.id, {
@@ -205,7 +204,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   return ctx.write(async (trx) => {
-    const before = await lockedRelease(trx, release.id);
+    const before = await releases.lockedRelease(trx, release.id);
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFoundPlain();
     // Read under the lock, so the answer lists exactly the links the delete takes along, even a

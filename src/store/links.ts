@@ -105,6 +105,14 @@ export async function updateLink(db: Kysely<DB>, id: number, values: ReleaseLink
   return db.updateTable('release_links').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+// The row as it is now, locked until the transaction ends (a no-op UPDATE takes the row lock on
+// PostgreSQL, where SELECT … FOR UPDATE has no SQLite form): a concurrent change waits for us, so the
+// "before" value we record is exactly the one our change replaces.
+
+export async function lockedLink(trx: Kysely<DB>, id: number): Promise<ReleaseLink | undefined> {
+  return trx.updateTable('release_links').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
 const deleteLinkRow = prepared((db, id: number) => db.deleteFrom('release_links').where('id', '=', id));
 
 export async function deleteLink(db: Kysely<DB>, id: number): Promise<void> {

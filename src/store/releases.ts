@@ -47,6 +47,11 @@ export async function updateRelease(db: Kysely<DB>, id: number, values: Updateab
   return db.updateTable('releases').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
+/** The release row, locked until the transaction ends: see lockedLink in store/links.ts. */
+export async function lockedRelease(trx: Kysely<DB>, id: number): Promise<Release | undefined> {
+  return trx.updateTable('releases').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
 export async function deleteRelease(db: Kysely<DB>, id: number): Promise<void> {
   await db.deleteFrom('releases').where('id', '=', id).execute();
 }
