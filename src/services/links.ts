@@ -8,7 +8,7 @@ import type { ReleaseLink } from '../store/schema.js';
 import { auditLink, linkSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
-import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { readableRelease, writableRelease, type ReleaseAccess } from './release-access.js';
 
 const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext =>
@@ -71,9 +71,6 @@ export interface LinkParams {
   direct_asset_path?: string;
   link_type?: string;
 }
-
-/** `direct_asset_path` is the newer name of `filepath`; when both come, it wins. */
-const filepathOf = (p: LinkParams) => p.direct_asset_path ?? p.filepath;
 
 export async function createLink(ctx: Ctx, projectRef: string, tagName: string, params: Required<Pick<LinkParams, 'name' | 'url'>> & LinkParams) {
   const access = await writableRelease(ctx, projectRef, tagName);

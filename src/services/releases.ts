@@ -12,7 +12,7 @@ import { findUser } from '../store/users.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
-import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
 import { visibleProject } from './projects.js';
 import { assertCanChangeRelease, writableRelease } from './release-access.js';
@@ -79,7 +79,7 @@ function inlineLinkErrors(links: LinkInput[]): FieldErrors {
   }
   const seen = { name: new Set<string>(), url: new Set<string>(), filepath: new Set<string>() };
   for (const link of links) {
-    const filepath = link.direct_asset_path ?? link.filepath ?? null;
+    const filepath = filepathOf(link) ?? null;
     const fields: LinkFields = { name: link.name, url: link.url, filepath };
     const taken = {
       name: seen.name.has(link.name),
@@ -155,7 +155,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
           release_id: release.id,
           name: link.name,
           url: link.url,
-          filepath: link.direct_asset_path ?? link.filepath ?? null,
+          filepath: filepathOf(link) ?? null,
           link_type: link.link_type ?? 'other',
           created_at: at,
           updated_at: at,
