@@ -3,20 +3,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as links from '../services/links.js';
-import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import { arrayOf, LinkBody, LinkParams, LinkType, ReleaseParams } from './schemas.js';
 import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
-
-const CreateBody = Type.Object({
-  name: Type.String(),
-  url: Type.String(),
-  filepath: Type.Optional(Type.String()),
-  direct_asset_path: Type.Optional(Type.String()),
-  link_type: Type.Optional(LinkType),
-});
 
 const UpdateBody = Type.Object(
   {
@@ -50,9 +42,9 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     return links.getLink(request.ctx, id, tag_name, link_id);
   });
 
-  app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
+  app.post<{ Params: ReleaseParams; Body: Static<typeof LinkBody> }>(
     base,
-    { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
+    { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: LinkBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));
