@@ -62,3 +62,16 @@ export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, ext
     ...(link.length <= MAX_LINK_HEADER ? { link } : {}),
   });
 }
+
+/** A list route's answer: the page its query asks for, listed, with the page headers set. */
+export async function sendPage<T>(
+  request: FastifyRequest<{ Querystring: { page?: number; per_page?: number } }>,
+  reply: FastifyReply,
+  externalUrl: string,
+  list: (page: Page) => Promise<{ items: T[]; total: number }>,
+): Promise<T[]> {
+  const page = pageOf(request.query);
+  const { items, total } = await list(page);
+  setPageHeaders(request, reply, externalUrl, page, total);
+  return items;
+}

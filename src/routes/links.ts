@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as links from '../services/links.js';
 import { arrayOf, LinkBody, LinkParams, LinkType, ReleaseParams } from './schemas.js';
 import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
@@ -29,12 +29,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
   app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
     base,
     { config: facts.jobRead, schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => links.listLinks(request.ctx, request.params.id, request.params.tag_name, page)),
   );
 
   app.get<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
 import { LinkBody, ProjectParams, ReleaseParams } from './schemas.js';
 import { conflict, paged, Release, unprocessable } from './responses.js';
@@ -30,12 +30,7 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page)),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
