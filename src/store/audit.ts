@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Page } from './page.js';
+import { rowsAndTotal, type Page } from './page.js';
 import type { AuditEvent, DB, NewAuditEvent } from './schema.js';
 
 export async function insertAuditEvent(db: Kysely<DB>, values: NewAuditEvent): Promise<void> {
@@ -23,9 +23,8 @@ export async function listAuditEvents(
     .where('project_id', '=', projectId)
     .$if(filter.createdAfter !== undefined, (q) => q.where('created_at', '>=', filter.createdAfter!))
     .$if(filter.createdBefore !== undefined, (q) => q.where('created_at', '<=', filter.createdBefore!));
-  const [rows, count] = await Promise.all([
+  return rowsAndTotal(
     base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.perPage).offset(page.offset).execute(),
     base.select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  );
 }
