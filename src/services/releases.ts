@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
+import { ApiError, badParams, conflict, forbidden, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
 import { releaseEntity } from '../entities/release.js';
 import type { Page } from '../store/page.js';
 import { canReadReleases, type ProjectView } from '../policy.js';
@@ -215,12 +215,4 @@ export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: strin
     await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
     return json;
   });
-}
-
-export async function latestReleaseTag(ctx: Ctx, projectRef: string): Promise<{ view: ProjectView; release: Release }> {
-  const view = await visibleProject(ctx, projectRef);
-  if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  const release = await releases.latestRelease(ctx.db, view.project.id);
-  if (!release) throw notFound();
-  return { view, release };
 }
