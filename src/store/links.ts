@@ -48,16 +48,6 @@ export async function linksOfReleases(db: Kysely<DB>, releaseIds: number[]): Pro
     .execute();
 }
 
-const linkById = prepared((db, releaseId: number, linkId: number) =>
-  db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('id', '=', linkId),
-);
-
-export async function findLink(db: Kysely<DB>, releaseId: number, linkId: number): Promise<ReleaseLink | undefined> {
-  // Ids are positive 32-bit integers on PostgreSQL; anything else names no link (and would be an error there).
-  if (linkId < 1 || linkId > 2147483647) return undefined;
-  return (await linkById(db, releaseId, linkId))[0];
-}
-
 export async function findLinkByFilepath(db: Kysely<DB>, releaseId: number, filepath: string): Promise<ReleaseLink | undefined> {
   return db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('filepath', '=', filepath).executeTakeFirst();
 }
