@@ -72,6 +72,16 @@ export function canReadGroup(actor: Actor, group: Namespace, access: number): bo
   return access >= AccessLevel.GUEST;
 }
 
+/** Creating a group or project inside a namespace: admins, and Maintainers of the namespace and up. */
+export function canCreateInNamespace(actor: Actor, access: number): boolean {
+  return isAdmin(actor) || access >= AccessLevel.MAINTAINER;
+}
+
+/** Handing out a role: only up to one's own (so only owners give the owner role), or as an admin. */
+export function canGrantAccess(actor: Actor, ownAccess: number, level: number): boolean {
+  return isAdmin(actor) || level <= ownAccess;
+}
+
 export function canAdminUsers(actor: Actor): boolean {
   return isAdmin(actor);
 }

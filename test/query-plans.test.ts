@@ -193,7 +193,12 @@ test('personal access token by digest, with its user', () =>
 
 test('release by project and tag', () => assertIndexed('release by tag', (db) => findRelease(db, projectId, 'v1.0')));
 
-test('link by id within its release', () => assertIndexed('link by id', (db) => links.findLink(db, releaseId, linkId)));
+test('link by id within its release, as the link requests look it up (with its project and release)', () =>
+  assertIndexed('link by id', async (db) => {
+    const found = await findProjectRelease(db, String(projectId), user.id, 'v1.0', linkId);
+    assert.equal(found?.link?.id, linkId);
+    assert.equal(found?.link?.release_id, releaseId);
+  }));
 
 test('a page of links, newest first, and their count (past the last page too)', async () => {
   await assertIndexed('link page', (db) => links.listLinks(db, releaseId, page), { ordered: true });

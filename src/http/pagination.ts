@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { Page } from '../store/page.js';
 
 export const MAX_PER_PAGE = 100;
 export const DEFAULT_PER_PAGE = 20;
@@ -12,12 +13,6 @@ export const paginationQuery = {
   page: Type.Optional(Type.Integer()),
   per_page: Type.Optional(Type.Integer()),
 };
-
-export interface Page {
-  page: number;
-  perPage: number;
-  offset: number;
-}
 
 /** GitLab's leniency: page ≤ 0 is page 1, per_page is capped at 100 and ≤ 0 means the default.
  * Ours: a page beyond MAX_PAGE is read as MAX_PAGE (an empty page), not a database overflow. */
@@ -66,4 +61,17 @@ export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, ext
     'x-total-pages': String(totalPages),
     ...(link.length <= MAX_LINK_HEADER ? { link } : {}),
   });
+}
+
+/** A list route's answer: the page its query asks for, listed, with the page headers set. */
+export async function sendPage<T>(
+  request: FastifyRequest<{ Querystring: { page?: number; per_page?: number } }>,
+  reply: FastifyReply,
+  externalUrl: string,
+  list: (page: Page) => Promise<{ items: T[]; total: number }>,
+): Promise<T[]> {
+  const page = pageOf(request.query);
+  const { items, total } = await list(page);
+  setPageHeaders(request, reply, externalUrl, page, total);
+  return items;
 }

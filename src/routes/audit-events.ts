@@ -1,11 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
-import { listProjectAuditEvents } from '../services/audit.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
+import { listProjectAuditEvents } from '../services/audit-events.js';
 import { ProjectParams } from './schemas.js';
 import { AuditEvent, paged } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object({
   ...paginationQuery,
@@ -17,11 +17,6 @@ export default async function auditEventRoutes(app: FastifyInstance, { config }:
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/audit_events',
     { config: facts.read, schema: { summary: "A project's audit events (release and link changes), newest first", tags: ['Audit events'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(AuditEvent) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await listProjectAuditEvents(request.ctx, request.params.id, request.query, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => listProjectAuditEvents(request.ctx, request.params.id, request.query, page)),
   );
 }

@@ -4,7 +4,7 @@ import * as downloads from '../services/downloads.js';
 import { ProjectParams } from './schemas.js';
 import { Redirect } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 // API direct asset downloads and the latest-release permalink (302s). The web forms of both live
 // in routes/web.ts.

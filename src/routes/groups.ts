@@ -4,7 +4,7 @@ import * as groups from '../services/groups.js';
 import { Id, ProjectParams, StringEnum } from './schemas.js';
 import { error, Group } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object({
   name: Type.String(),

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 import { PlainText, Probe } from './responses.js';
 
 export default async function healthRoutes(app: FastifyInstance, { store }: RouteDeps) {

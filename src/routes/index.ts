@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../config.js';
-import type { Store } from '../store/db.js';
+import type { RouteDeps } from './deps.js';
 import auditEventRoutes from './audit-events.js';
 import downloadRoutes from './downloads.js';
 import groupRoutes from './groups.js';
@@ -12,11 +11,6 @@ import releaseRoutes from './releases.js';
 import tagRoutes from './tags.js';
 import userRoutes from './users.js';
 import webRoutes from './web.js';
-
-export interface RouteDeps {
-  config: Config;
-  store: Store;
-}
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as jobTokens from '../services/job-tokens.js';
 import * as scope from '../services/job-token-scope.js';
 import { Id, ProjectParams } from './schemas.js';
 import { BasicProject, JobToken, NoContent, paged, RELINKS_OWN, ScopeLink } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object({
   expires_in: Type.Optional(Type.Integer()),
@@ -39,12 +39,7 @@ export default async function jobTokenRoutes(app: FastifyInstance, { config }: R
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/job_token_scope/allowlist',
     { config: facts.read, schema: { summary: "Projects whose job tokens may reach this one (itself first)", tags: ['Job token scope'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(BasicProject) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await scope.listAllowlist(request.ctx, request.params.id, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => scope.listAllowlist(request.ctx, request.params.id, page)),
   );
 
   app.post<{ Params: Static<typeof ScopeParams>; Body: Static<typeof ScopeBody> }>(

@@ -1,22 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as links from '../services/links.js';
-import { arrayOf, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import { arrayOf, LinkBody, LinkParams, LinkType, ReleaseParams } from './schemas.js';
 import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
-
-const CreateBody = Type.Object({
-  name: Type.String(),
-  url: Type.String(),
-  filepath: Type.Optional(Type.String()),
-  direct_asset_path: Type.Optional(Type.String()),
-  link_type: Type.Optional(LinkType),
-});
 
 const UpdateBody = Type.Object(
   {
@@ -37,12 +29,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
   app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
     base,
     { config: facts.jobRead, schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await links.listLinks(request.ctx, request.params.id, request.params.tag_name, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => links.listLinks(request.ctx, request.params.id, request.params.tag_name, page)),
   );
 
   app.get<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
@@ -50,9 +37,9 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     return links.getLink(request.ctx, id, tag_name, link_id);
   });
 
-  app.post<{ Params: ReleaseParams; Body: Static<typeof CreateBody> }>(
+  app.post<{ Params: ReleaseParams; Body: Static<typeof LinkBody> }>(
     base,
-    { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: CreateBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
+    { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: LinkBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
       const { id, tag_name } = request.params;
       return sendCreated(request, reply, (ctx) => links.createLink(ctx, id, tag_name, request.body));

@@ -6,7 +6,7 @@ import { ACCESS_LEVELS } from '../policy.js';
 import { Id, ProjectParams, StringEnum } from './schemas.js';
 import { conflict, error, Member, Message, Project } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const VisibilityParam = StringEnum(['private', 'internal', 'public'] as const);
 

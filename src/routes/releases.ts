@@ -1,22 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
-import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
+import { LinkBody, ProjectParams, ReleaseParams } from './schemas.js';
 import { conflict, paged, Release, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
-
-const InlineLink = Type.Object({
-  name: Type.String(),
-  url: Type.String(),
-  filepath: Type.Optional(Type.String()),
-  direct_asset_path: Type.Optional(Type.String()),
-  link_type: Type.Optional(LinkType),
-});
 
 const CreateBody = Type.Object({
   tag_name: Type.String(),
@@ -25,7 +17,7 @@ const CreateBody = Type.Object({
   ref: Type.Optional(Type.String()),
   tag_message: Type.Optional(Type.String()),
   released_at: Type.Optional(Type.String()),
-  assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(InlineLink)) })),
+  assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(LinkBody)) })),
 });
 
 const UpdateBody = Type.Object({
@@ -38,12 +30,7 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page)),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(

@@ -19,6 +19,15 @@ export const StringEnum = <T extends readonly string[]>(values: T) =>
 
 export const LinkType = StringEnum(LINK_TYPES);
 
+/** A new link's fields: its create's body, and each link inline in a release's create. */
+export const LinkBody = Type.Object({
+  name: Type.String(),
+  url: Type.String(),
+  filepath: Type.Optional(Type.String()),
+  direct_asset_path: Type.Optional(Type.String()),
+  link_type: Type.Optional(LinkType),
+});
+
 export const Id = Type.Integer({ minimum: 0 });
 
 /** A response schema lets fast-json-stringify serialize without reflection. */

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as tags from '../services/tags.js';
 import * as protectedTags from '../services/protected-tags.js';
 import { ProjectParams } from './schemas.js';
 import { NoContent, paged, ProtectedTag, Tag, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
 const CreateBody = Type.Object({ tag_name: Type.String(), ref: Type.String(), message: Type.Optional(Type.String()) });
@@ -20,12 +20,7 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/repository/tags',
     { config: facts.jobRead, schema: { summary: 'List tags', tags: ['Tags'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Tag) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await tags.listTags(request.ctx, request.params.id, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => tags.listTags(request.ctx, request.params.id, page)),
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
@@ -41,12 +36,7 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/protected_tags',
     { config: facts.read, schema: { summary: 'List protected tag rules', tags: ['Protected tags'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(ProtectedTag) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await protectedTags.listProtectedTags(request.ctx, request.params.id, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => protectedTags.listProtectedTags(request.ctx, request.params.id, page)),
   );
 
   app.get<{ Params: Static<typeof TagParams> }>('/projects/:id/protected_tags/:name', { config: facts.read, schema: { summary: 'Get a protected tag rule', tags: ['Protected tags'], params: TagParams, response: { 200: ProtectedTag } } }, async (request) =>

@@ -5,7 +5,7 @@ import { createPersonalAccessToken, SCOPES } from '../services/tokens.js';
 import { Id, StringEnum } from './schemas.js';
 import { conflict, PersonalAccessToken, User } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object(
   {

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
 import { Redirect } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import type { RouteDeps } from './index.js';
+import type { RouteDeps } from './deps.js';
 
 // The web URLs relinks hands out in `direct_asset_url`:
 //   /<full path>/-/releases/<tag>/downloads/<filepath>

@@ -1,15 +1,10 @@
 import type { Kysely } from 'kysely';
-import { auditEventEntity } from '../entities/audit-event.js';
-import { unauthorized, forbidden, badParams } from '../errors.js';
-import type { Page } from '../http/pagination.js';
-import { canReadAuditEvents } from '../policy.js';
-import { insertAuditEvent, listAuditEvents } from '../store/audit.js';
+import { insertAuditEvent } from '../store/audit.js';
 import { now } from '../store/errors.js';
 import { linksOfReleases } from '../store/links.js';
 import { countReleasesAndLinks } from '../store/releases.js';
 import type { DB, Release, ReleaseLink } from '../store/schema.js';
 import type { Ctx } from './context.js';
-import { visibleProject } from './projects.js';
 
 // The audit log of release and link changes. Every change records its event with the same
 // transaction handle (`trx`) it writes with, so an event exists exactly when its change does.
@@ -116,29 +111,6 @@ export function auditRelease(
     before,
     after,
   });
-}
-
-export interface AuditQuery {
-  created_after?: string;
-  created_before?: string;
-}
-
-const isoOrInvalid = (name: string, value: string | undefined): string | undefined => {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw badParams(`${name} is invalid`);
-  return date.toISOString();
-};
-
-/** GitLab's order: signed in (401) → project visible (404) → Maintainer and up (403). */
-export async function listProjectAuditEvents(ctx: Ctx, projectRef: string, query: AuditQuery, page: Page) {
-  if (!ctx.actor.user) throw unauthorized();
-  const createdAfter = isoOrInvalid('created_after', query.created_after);
-  const createdBefore = isoOrInvalid('created_before', query.created_before);
-  const view = await visibleProject(ctx, projectRef);
-  if (!canReadAuditEvents(ctx.actor, view)) throw forbidden();
-  const { rows, total } = await listAuditEvents(ctx.db, view.project.id, { createdAfter, createdBefore }, page);
-  return { items: rows.map((row) => auditEventEntity(row, view.project.full_path)), total };
 }
 
 /**

@@ -3,7 +3,6 @@ import type { Config } from '../config.js';
 import type { Actor } from '../policy.js';
 import type { DB } from '../store/schema.js';
 import type { Store } from '../store/db.js';
-import type { PendingKey } from './idempotency.js';
 
 /** What every use case needs: the store, who is asking, and the server's settings. */
 export interface Ctx {
@@ -16,4 +15,12 @@ export interface Ctx {
   requestId?: string;
   /** Set while a create runs under an Idempotency-Key: see services/idempotency.ts. */
   idempotency?: PendingKey;
+}
+
+/** The key a create runs under, handed to the service through `ctx.idempotency`. */
+export interface PendingKey {
+  userId: number;
+  scope: string;
+  key: string;
+  fingerprint: string;
 }

@@ -1,6 +1,6 @@
 import { forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
 import { groupEntity } from '../entities/group.js';
-import { AccessLevel, canReadGroup, visibilityLevel } from '../policy.js';
+import { AccessLevel, canCreateInNamespace, canReadGroup, visibilityLevel } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertMember } from '../store/members.js';
 import { findNamespace, insertNamespace, namespaceAccess } from '../store/namespaces.js';
@@ -26,7 +26,7 @@ export async function createGroup(ctx: Ctx, input: CreateGroupInput) {
     const access = await namespaceAccess(ctx.db, parent, user.id);
     // A parent the user cannot see is not found, never forbidden: a 403 would confirm it exists.
     if (!canReadGroup(ctx.actor, parent, access)) throw notFound('Group');
-    if (user.is_admin !== 1 && access < AccessLevel.MAINTAINER) throw forbidden();
+    if (!canCreateInNamespace(ctx.actor, access)) throw forbidden();
   }
   const errors: FieldErrors = {};
   if (input.name.trim() === '') errors.name = ["can't be blank"];
@@ -67,8 +67,7 @@ export async function createGroup(ctx: Ctx, input: CreateGroupInput) {
 export async function getGroup(ctx: Ctx, ref: string) {
   const group = await findNamespace(ctx.db, ref);
   if (!group || group.kind !== 'group') throw notFound('Group');
-  const visible = group.visibility > 0 && (group.visibility === 20 || ctx.actor.user);
   const access = ctx.actor.user ? await namespaceAccess(ctx.db, group, ctx.actor.user.id) : 0;
-  if (!visible && access < AccessLevel.GUEST && ctx.actor.user?.is_admin !== 1) throw notFound('Group');
+  if (!canReadGroup(ctx.actor, group, access)) throw notFound('Group');
   return groupEntity(group, ctx.config.externalUrl);
 }

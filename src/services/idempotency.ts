@@ -4,7 +4,7 @@ import { conflict, unprocessable } from '../errors.js';
 import { now, violates } from '../store/errors.js';
 import { deleteExpiredKeys, findKey, insertKey } from '../store/idempotency.js';
 import type { DB } from '../store/schema.js';
-import type { Ctx } from './context.js';
+import type { Ctx, PendingKey } from './context.js';
 
 // Idempotent creates after the IETF httpapi Idempotency-Key draft: the first request with a key
 // stores its response in the same transaction as the row it creates; a retry with the same key
@@ -19,14 +19,6 @@ export interface IdempotentRequest {
   scope: string;
   /** The parsed parameters (path and body); their canonical form is the request's fingerprint. */
   params: unknown;
-}
-
-/** The key a create runs under, handed to the service through `ctx.idempotency`. */
-export interface PendingKey {
-  userId: number;
-  scope: string;
-  key: string;
-  fingerprint: string;
 }
 
 export interface Outcome {

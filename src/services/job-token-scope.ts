@@ -1,7 +1,7 @@
 import { ApiError, badRequest, forbidden, unauthorized } from '../errors.js';
 import { scopeLinkEntity } from '../entities/job-token.js';
 import { basicProjectEntity } from '../entities/project.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { canAdminProject, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { deleteAllowlistEntry, insertAllowlistEntry, isAllowlisted, listAllowlistProjects } from '../store/job-tokens.js';

@@ -50,6 +50,9 @@ export function filepathErrors(filepath: string): string[] {
   return [];
 }
 
+/** `direct_asset_path` is the newer name of `filepath`; when both come, it wins. */
+export const filepathOf = (p: { filepath?: string; direct_asset_path?: string }) => p.direct_asset_path ?? p.filepath;
+
 export interface LinkFields {
   name?: string;
   url?: string;

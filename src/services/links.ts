@@ -1,15 +1,15 @@
 import { invalid, notFound } from '../errors.js';
 import { linkContext, linkEntity, type LinkContext } from '../entities/link.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { isUniqueViolation, now, violates } from '../store/errors.js';
-import { lockedLink, lockedRelease } from '../store/audit.js';
+import { lockedRelease } from '../store/releases.js';
 import * as links from '../store/links.js';
 import type { ReleaseLink } from '../store/schema.js';
 import { auditLink, linkSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
-import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
-import { readableRelease, writableRelease, type ReleaseAccess } from './releases.js';
+import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { readableRelease, writableRelease, type ReleaseAccess } from './release-access.js';
 
 const contextOf = (ctx: Ctx, { view, release }: ReleaseAccess): LinkContext =>
   linkContext(ctx.config.externalUrl, view.project.full_path, release.tag_name);
@@ -72,9 +72,6 @@ export interface LinkParams {
   link_type?: string;
 }
 
-/** `direct_asset_path` is the newer name of `filepath`; when both come, it wins. */
-const filepathOf = (p: LinkParams) => p.direct_asset_path ?? p.filepath;
-
 export async function createLink(ctx: Ctx, projectRef: string, tagName: string, params: Required<Pick<LinkParams, 'name' | 'url'>> & LinkParams) {
   const access = await writableRelease(ctx, projectRef, tagName);
   const fields = { name: params.name, url: params.url, filepath: filepathOf(params) ?? null };
@@ -113,7 +110,7 @@ export async function updateLink(ctx: Ctx, projectRef: string, tagName: string, 
   try {
     const updated = await ctx.write(async (trx) => {
       // Deleted (with its release, or alone) since we looked it up: 404, not a failed UPDATE.
-      const before = await lockedLink(trx, link.id);
+      const before = await links.lockedLink(trx, link.id);
       if (!before) throw notFound();
       const row = await links.updateLink(trx, link.id, {
         ...(fields.name !== undefined ? { name: fields.name } : {}),
@@ -137,7 +134,7 @@ export async function deleteLink(ctx: Ctx, projectRef: string, tagName: string, 
   const access = await writableRelease(ctx, projectRef, tagName, notFound, linkId);
   const link = existingLink(access);
   const deleted = await ctx.write(async (trx) => {
-    const before = await lockedLink(trx, link.id);
+    const before = await links.lockedLink(trx, link.id);
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFound();
     await links.deleteLink(trx, link.id);

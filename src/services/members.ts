@@ -1,6 +1,6 @@
 import { conflict, forbidden, notFound } from '../errors.js';
 import { memberEntity } from '../entities/member.js';
-import { AccessLevel, canAdminProject } from '../policy.js';
+import { AccessLevel, canAdminProject, canGrantAccess } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertMember } from '../store/members.js';
 import { findUser } from '../store/users.js';
@@ -17,7 +17,7 @@ export async function addProjectMember(ctx: Ctx, projectRef: string, input: AddM
   const view = await visibleProject(ctx, projectRef);
   if (!canAdminProject(ctx.actor, view)) throw forbidden();
   // Only owners (and admins) may hand out the owner role.
-  if (input.access_level > view.access && ctx.actor.user?.is_admin !== 1) throw forbidden();
+  if (!canGrantAccess(ctx.actor, view.access, input.access_level)) throw forbidden();
   const user = await findUser(ctx.db, input.user_id);
   if (!user) throw notFound('User');
   try {

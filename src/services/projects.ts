@@ -1,6 +1,6 @@
 import { forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
 import { projectEntity } from '../entities/project.js';
-import { AccessLevel, canDeleteProject, canReadGroup, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
+import { AccessLevel, canCreateInNamespace, canDeleteProject, canReadGroup, canReadProject, visibilityLevel, type ProjectView } from '../policy.js';
 import { findEffectiveMember, insertMember } from '../store/members.js';
 import { findNamespace, namespaceAccess } from '../store/namespaces.js';
 import { deleteProject as deleteProjectRow, findProjectWithAccess, insertProject, type ProjectRow } from '../store/projects.js';
@@ -65,7 +65,7 @@ export async function createProject(ctx: Ctx, input: CreateProjectInput) {
     const access = await namespaceAccess(ctx.db, namespace, user.id);
     // A group the user cannot see is not found, never forbidden: a 403 would confirm it exists.
     if (namespace.kind === 'group' && !canReadGroup(ctx.actor, namespace, access)) throw notFound('Namespace');
-    if (user.is_admin !== 1 && access < AccessLevel.MAINTAINER) throw forbidden();
+    if (!canCreateInNamespace(ctx.actor, access)) throw forbidden();
   } else {
     namespace = user.namespace_id ? await findNamespace(ctx.db, user.namespace_id) : undefined;
     if (!namespace) throw notFound('Namespace');

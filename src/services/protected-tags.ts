@@ -1,6 +1,6 @@
 import { ApiError, forbidden, notFound } from '../errors.js';
 import { protectedTagEntity } from '../entities/protected-tag.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { canAdminProject } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import * as store from '../store/protected-tags.js';

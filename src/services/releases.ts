@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
+import { ApiError, badParams, conflict, forbidden, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
 import { releaseEntity } from '../entities/release.js';
-import type { Page } from '../http/pagination.js';
-import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
+import type { Page } from '../store/page.js';
+import { canReadReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink, linksOfReleases } from '../store/links.js';
-import { listAllProtectedTags } from '../store/protected-tags.js';
-import { lockedRelease } from '../store/audit.js';
-import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
@@ -15,43 +12,10 @@ import { findUser } from '../store/users.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
-import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
+import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
-import { projectView, visibleProject } from './projects.js';
-
-export interface ReleaseAccess {
-  view: ProjectView;
-  release: Release;
-  /** The release's link of the id asked for, when one was asked for and exists. */
-  link?: ReleaseLink;
-  /** How many protected tag rules the project has (read with the release). */
-  protectedTags?: number;
-}
-
-/** GitLab's order: project visible (404) → may read releases (403) → release exists (404 Not found). */
-export async function readableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound, linkId?: number): Promise<ReleaseAccess> {
-  // Project, access level, release (and link) come in one query; the checks keep GitLab's order.
-  const found = await findProjectRelease(ctx.db, projectRef, ctx.actor.user?.id ?? null, tagName, linkId);
-  const view = await projectView(ctx, found?.project);
-  if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  if (!found?.release) throw missing();
-  return { view, release: found.release, link: found.link, protectedTags: found.protectedTags };
-}
-
-/** Developer and up, and allowed to create the release's tag when a protected tag rule matches it. */
-export async function assertCanChangeRelease(ctx: Ctx, view: ProjectView, tagName: string, protectedTags?: number): Promise<void> {
-  if (!canWriteReleases(ctx.actor, view)) throw forbidden();
-  // When the caller already knows the project protects no tag, there are no rules to read.
-  const rules = protectedTags === 0 ? [] : await listAllProtectedTags(ctx.db, view.project.id);
-  if (!canCreateTag(ctx.actor, view, rules, tagName)) throw forbidden();
-}
-
-/** `missing`: the links API says "404 Not found", the releases API "404 Not Found". */
-export async function writableRelease(ctx: Ctx, projectRef: string, tagName: string, missing = notFound, linkId?: number): Promise<ReleaseAccess> {
-  const access = await readableRelease(ctx, projectRef, tagName, missing, linkId);
-  await assertCanChangeRelease(ctx, access.view, tagName, access.protectedTags);
-  return access;
-}
+import { visibleProject } from './projects.js';
+import { assertCanChangeRelease, writableRelease } from './release-access.js';
 
 /** Builds the JSON of several releases with two batched queries for links and authors. */
 async function present(ctx: Ctx, view: ProjectView, rows: Release[]) {
@@ -115,7 +79,7 @@ function inlineLinkErrors(links: LinkInput[]): FieldErrors {
   }
   const seen = { name: new Set<string>(), url: new Set<string>(), filepath: new Set<string>() };
   for (const link of links) {
-    const filepath = link.direct_asset_path ?? link.filepath ?? null;
+    const filepath = filepathOf(link) ?? null;
     const fields: LinkFields = { name: link.name, url: link.url, filepath };
     const taken = {
       name: seen.name.has(link.name),
@@ -191,7 +155,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
           release_id: release.id,
           name: link.name,
           url: link.url,
-          filepath: link.direct_asset_path ?? link.filepath ?? null,
+          filepath: filepathOf(link) ?? null,
           link_type: link.link_type ?? 'other',
           created_at: at,
           updated_at: at,
@@ -222,7 +186,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
   if (releasedAt === null) throw badParams('released_at is invalid');
   const updated = await ctx.write(async (trx) => {
     // Deleted since we looked it up: 404, not a failed UPDATE.
-    const before = await lockedRelease(trx, release.id);
+    const before = await releases.lockedRelease(trx, release.id);
     if (!before) throw notFoundPlain();
     const beforeSnapshot = await releaseSnapshot(trx, before);
     const row = await releases.updateRelease(trx, release.id, {
@@ -240,7 +204,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   return ctx.write(async (trx) => {
-    const before = await lockedRelease(trx, release.id);
+    const before = await releases.lockedRelease(trx, release.id);
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFoundPlain();
     // Read under the lock, so the answer lists exactly the links the delete takes along, even a
@@ -251,12 +215,4 @@ export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: strin
     await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
     return json;
   });
-}
-
-export async function latestReleaseTag(ctx: Ctx, projectRef: string): Promise<{ view: ProjectView; release: Release }> {
-  const view = await visibleProject(ctx, projectRef);
-  if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  const release = await releases.latestRelease(ctx.db, view.project.id);
-  if (!release) throw notFound();
-  return { view, release };
 }

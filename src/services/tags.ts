@@ -1,7 +1,7 @@
 import { ApiError, forbidden } from '../errors.js';
 import { tagEntity } from '../entities/tag.js';
 import { projectWebUrl } from '../entities/link.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from '../store/page.js';
 import { canCreateTag, canReadCode } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';

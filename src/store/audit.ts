@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
-import type { Page } from '../http/pagination.js';
-import type { AuditEvent, DB, NewAuditEvent, Release, ReleaseLink } from './schema.js';
+import { rowsAndTotal, type Page } from './page.js';
+import type { AuditEvent, DB, NewAuditEvent } from './schema.js';
 
 export async function insertAuditEvent(db: Kysely<DB>, values: NewAuditEvent): Promise<void> {
   await db.insertInto('audit_events').values(values).execute();
@@ -23,21 +23,8 @@ export async function listAuditEvents(
     .where('project_id', '=', projectId)
     .$if(filter.createdAfter !== undefined, (q) => q.where('created_at', '>=', filter.createdAfter!))
     .$if(filter.createdBefore !== undefined, (q) => q.where('created_at', '<=', filter.createdBefore!));
-  const [rows, count] = await Promise.all([
+  return rowsAndTotal(
     base.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.perPage).offset(page.offset).execute(),
     base.select(sql<string>`count(*)`.as('n')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
-}
-
-// The row as it is now, locked until the transaction ends (a no-op UPDATE takes the row lock on
-// PostgreSQL, where SELECT … FOR UPDATE has no SQLite form): a concurrent change waits for us, so the
-// "before" value we record is exactly the one our change replaces.
-
-export async function lockedLink(trx: Kysely<DB>, id: number): Promise<ReleaseLink | undefined> {
-  return trx.updateTable('release_links').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
-}
-
-export async function lockedRelease(trx: Kysely<DB>, id: number): Promise<Release | undefined> {
-  return trx.updateTable('releases').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
+  );
 }

@@ -15,11 +15,6 @@ let generation = 0;
 
 export const authGeneration = (): number => generation;
 
-/** Marks every cached credential as stale on this instance. */
-export function bumpAuthGeneration(): void {
-  generation++;
-}
-
 interface Named extends OperationNode {
   table?: OperationNode;
   identifier?: { name?: string };

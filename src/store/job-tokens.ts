@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Page } from '../http/pagination.js';
+import { rowsAndTotal, type Page } from './page.js';
 import type { CiJobToken, CiJobTokenAllowlistEntry, DB, Namespace, Project, User } from './schema.js';
 
 export async function insertJobToken(db: Kysely<DB>, values: Omit<CiJobToken, 'id'>): Promise<CiJobToken> {
@@ -60,7 +60,7 @@ export type ProjectWithNamespace = { project: Project; namespace: Namespace };
  * too), then the allowlist in the order entries were added.
  */
 export async function listAllowlistProjects(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: ProjectWithNamespace[]; total: number }> {
-  const [projects, count] = await Promise.all([
+  const { rows: projects, total } = await rowsAndTotal(
     db
       .selectFrom('projects as p')
       .leftJoin('ci_job_token_allowlist as a', (join) => join.onRef('a.target_project_id', '=', 'p.id').on('a.project_id', '=', projectId))
@@ -76,10 +76,10 @@ export async function listAllowlistProjects(db: Kysely<DB>, projectId: number, p
       .select(sql<string>`count(*)`.as('n'))
       .where('project_id', '=', projectId)
       .executeTakeFirstOrThrow(),
-  ]);
+  );
   const namespaceIds = [...new Set(projects.map((p) => p.namespace_id))];
   const namespaces = namespaceIds.length ? await db.selectFrom('namespaces').selectAll().where('id', 'in', namespaceIds).execute() : [];
   const byId = new Map(namespaces.map((n) => [n.id, n]));
   const rows = projects.map((project) => ({ project, namespace: byId.get(project.namespace_id)! }));
-  return { rows, total: Number(count.n) + 1 };
+  return { rows, total: total + 1 };
 }

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import type { Page } from './page.js';
 import { prepared } from './prepared.js';
 
 // The page carries the release's link count in every row (an uncorrelated subquery, computed
@@ -48,16 +48,6 @@ export async function linksOfReleases(db: Kysely<DB>, releaseIds: number[]): Pro
     .execute();
 }
 
-const linkById = prepared((db, releaseId: number, linkId: number) =>
-  db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('id', '=', linkId),
-);
-
-export async function findLink(db: Kysely<DB>, releaseId: number, linkId: number): Promise<ReleaseLink | undefined> {
-  // Ids are positive 32-bit integers on PostgreSQL; anything else names no link (and would be an error there).
-  if (linkId < 1 || linkId > 2147483647) return undefined;
-  return (await linkById(db, releaseId, linkId))[0];
-}
-
 export async function findLinkByFilepath(db: Kysely<DB>, releaseId: number, filepath: string): Promise<ReleaseLink | undefined> {
   return db.selectFrom('release_links').selectAll().where('release_id', '=', releaseId).where('filepath', '=', filepath).executeTakeFirst();
 }
@@ -103,6 +93,14 @@ export async function insertLink(db: Kysely<DB>, v: NewReleaseLink): Promise<Rel
 
 export async function updateLink(db: Kysely<DB>, id: number, values: ReleaseLinkUpdate): Promise<ReleaseLink> {
   return db.updateTable('release_links').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+// The row as it is now, locked until the transaction ends (a no-op UPDATE takes the row lock on
+// PostgreSQL, where SELECT … FOR UPDATE has no SQLite form): a concurrent change waits for us, so the
+// "before" value we record is exactly the one our change replaces.
+
+export async function lockedLink(trx: Kysely<DB>, id: number): Promise<ReleaseLink | undefined> {
+  return trx.updateTable('release_links').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 const deleteLinkRow = prepared((db, id: number) => db.deleteFrom('release_links').where('id', '=', id));

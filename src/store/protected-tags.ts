@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import { prepared } from './prepared.js';
 import type { DB, ProtectedTag } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import { rowsAndTotal, type Page } from './page.js';
 
 const protectedTagsOf = prepared((db, projectId: number) => db.selectFrom('protected_tags').selectAll().where('project_id', '=', projectId));
 
@@ -10,7 +10,7 @@ export async function listAllProtectedTags(db: Kysely<DB>, projectId: number): P
 }
 
 export async function listProtectedTags(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: ProtectedTag[]; total: number }> {
-  const [rows, count] = await Promise.all([
+  return rowsAndTotal(
     db
       .selectFrom('protected_tags')
       .selectAll()
@@ -20,8 +20,7 @@ export async function listProtectedTags(db: Kysely<DB>, projectId: number, page:
       .offset(page.offset)
       .execute(),
     db.selectFrom('protected_tags').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  );
 }
 
 export async function findProtectedTag(db: Kysely<DB>, projectId: number, name: string): Promise<ProtectedTag | undefined> {

@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
-import type { Page } from '../http/pagination.js';
+import { rowsAndTotal, type Page } from './page.js';
 
 const releaseByTag = prepared((db, projectId: number, tagName: string) =>
   db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName),
@@ -24,7 +24,7 @@ export async function latestRelease(db: Kysely<DB>, projectId: number): Promise<
 }
 
 export async function listReleases(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: Release[]; total: number }> {
-  const [rows, count] = await Promise.all([
+  return rowsAndTotal(
     db
       .selectFrom('releases')
       .selectAll()
@@ -35,8 +35,7 @@ export async function listReleases(db: Kysely<DB>, projectId: number, page: Page
       .offset(page.offset)
       .execute(),
     db.selectFrom('releases').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  );
 }
 
 export async function insertRelease(db: Kysely<DB>, values: Insertable<ReleasesTable>): Promise<Release> {
@@ -45,6 +44,11 @@ export async function insertRelease(db: Kysely<DB>, values: Insertable<ReleasesT
 
 export async function updateRelease(db: Kysely<DB>, id: number, values: Updateable<ReleasesTable>): Promise<Release> {
   return db.updateTable('releases').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+}
+
+/** The release row, locked until the transaction ends: see lockedLink in store/links.ts. */
+export async function lockedRelease(trx: Kysely<DB>, id: number): Promise<Release | undefined> {
+  return trx.updateTable('releases').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
 }
 
 export async function deleteRelease(db: Kysely<DB>, id: number): Promise<void> {

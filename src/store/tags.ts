@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, Tag } from './schema.js';
-import type { Page } from '../http/pagination.js';
+import { rowsAndTotal, type Page } from './page.js';
 
 export async function findTag(db: Kysely<DB>, projectId: number, name: string): Promise<Tag | undefined> {
   return db.selectFrom('tags').selectAll().where('project_id', '=', projectId).where('name', '=', name).executeTakeFirst();
@@ -11,7 +11,7 @@ export async function insertTag(db: Kysely<DB>, values: Omit<Tag, 'id'>): Promis
 }
 
 export async function listTags(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: Tag[]; total: number }> {
-  const [rows, count] = await Promise.all([
+  return rowsAndTotal(
     db
       .selectFrom('tags')
       .selectAll()
@@ -22,6 +22,5 @@ export async function listTags(db: Kysely<DB>, projectId: number, page: Page): P
       .offset(page.offset)
       .execute(),
     db.selectFrom('tags').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.n) };
+  );
 }
