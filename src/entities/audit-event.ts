@@ -18,7 +18,7 @@ export function auditEventEntity(event: AuditEvent, projectFullPath: string) {
     id: event.id,
     author_id: event.author_id ?? -1,
     entity_id: event.project_id,
-    entity_type: 'Project',
+    entity_type: 'Project' as const,
     details: {
       event_name: event.event_name,
       custom_message: `${MESSAGES[event.event_name] ?? event.event_name} ${event.target_details}`,

@@ -65,12 +65,14 @@ export function setPageHeaders(request: FastifyRequest, reply: FastifyReply, ext
 
 /** A list route's answer: the page its query asks for, listed, with the page headers set. */
 export async function sendPage<T>(
-  request: FastifyRequest<{ Querystring: { page?: number; per_page?: number } }>,
+  // Any route's request: the query was validated against paginationQuery by the route's schema.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  request: FastifyRequest<any, any, any, any, any>,
   reply: FastifyReply,
   externalUrl: string,
   list: (page: Page) => Promise<{ items: T[]; total: number }>,
 ): Promise<T[]> {
-  const page = pageOf(request.query);
+  const page = pageOf(request.query as { page?: number; per_page?: number });
   const { items, total } = await list(page);
   setPageHeaders(request, reply, externalUrl, page, total);
   return items;

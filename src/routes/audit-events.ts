@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { paginationQuery, sendPage } from '../http/pagination.js';
@@ -13,8 +14,9 @@ const ListQuery = Type.Object({
   created_before: Type.Optional(Type.String()),
 });
 
-export default async function auditEventRoutes(app: FastifyInstance, { config }: RouteDeps) {
-  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+export default async function auditEventRoutes(instance: FastifyInstance, { config }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/projects/:id/audit_events',
     { config: facts.read, schema: { summary: "A project's audit events (release and link changes), newest first", tags: ['Audit events'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(AuditEvent) } } },
     async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => listProjectAuditEvents(request.ctx, request.params.id, request.query, page)),

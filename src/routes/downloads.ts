@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as downloads from '../services/downloads.js';
@@ -19,8 +20,9 @@ function rawRest(request: FastifyRequest, marker: string): { rest: string; query
   return { rest, query };
 }
 
-export default async function downloadRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.get<{ Params: Static<typeof DownloadParams> }>(
+export default async function downloadRoutes(instance: FastifyInstance, _deps: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/projects/:id/releases/:tag_name/downloads/*',
     { config: facts.jobRead, schema: { summary: "Redirect to a release asset by its link's filepath", tags: ['Downloads'], params: DownloadParams, response: { 302: Redirect } } },
     async (request, reply) => {
@@ -35,6 +37,6 @@ export default async function downloadRoutes(app: FastifyInstance, _deps: RouteD
     const location = await downloads.latestReleasePath(request.ctx, request.params.id, rest, query);
     return reply.redirect(location, 302);
   };
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest', { config: facts.jobRead, schema: { summary: 'Redirect to the latest release', tags: ['Downloads'], params: ProjectParams, response: { 302: Redirect } } }, latest);
-  app.get<{ Params: ProjectParams }>('/projects/:id/releases/permalink/latest/*', { config: facts.jobRead, schema: { summary: "Redirect to a path under the latest release (e.g. /downloads/<filepath>)", tags: ['Downloads'], params: Type.Object({ id: Type.String(), '*': Type.String() }), response: { 302: Redirect } } }, latest);
+  app.get('/projects/:id/releases/permalink/latest', { config: facts.jobRead, schema: { summary: 'Redirect to the latest release', tags: ['Downloads'], params: ProjectParams, response: { 302: Redirect } } }, latest);
+  app.get('/projects/:id/releases/permalink/latest/*', { config: facts.jobRead, schema: { summary: "Redirect to a path under the latest release (e.g. /downloads/<filepath>)", tags: ['Downloads'], params: Type.Object({ id: Type.String(), '*': Type.String() }), response: { 302: Redirect } } }, latest);
 }

@@ -1,9 +1,11 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './deps.js';
 import { PlainText, Probe } from './responses.js';
 
-export default async function healthRoutes(app: FastifyInstance, { store }: RouteDeps) {
+export default async function healthRoutes(instance: FastifyInstance, { store }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const open = { config: facts.public };
   const probe = (summary: string, response: object) => ({ ...open, schema: { summary, tags: ['Health'], response } });
   app.get('/-/liveness', probe('The process runs', { 200: Probe }), async () => ({ status: 'ok' }));

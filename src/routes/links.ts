@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
 import { paginationQuery, sendPage } from '../http/pagination.js';
@@ -23,21 +24,22 @@ const UpdateBody = Type.Object(
 
 const one = { 200: Link };
 
-export default async function linkRoutes(app: FastifyInstance, { config }: RouteDeps) {
+export default async function linkRoutes(instance: FastifyInstance, { config }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   const base = '/projects/:id/releases/:tag_name/assets/links';
 
-  app.get<{ Params: ReleaseParams; Querystring: Static<typeof ListQuery> }>(
+  app.get(
     base,
     { config: facts.jobRead, schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
     async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => links.listLinks(request.ctx, request.params.id, request.params.tag_name, page)),
   );
 
-  app.get<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
+  app.get(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.getLink(request.ctx, id, tag_name, link_id);
   });
 
-  app.post<{ Params: ReleaseParams; Body: Static<typeof LinkBody> }>(
+  app.post(
     base,
     { config: facts.releaseWrite, schema: { summary: 'Create a link', tags: ['Release links'], params: ReleaseParams, body: LinkBody, response: { 201: Link, 409: idempotencyBusy, 422: idempotencyReused } } },
     async (request, reply) => {
@@ -46,7 +48,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.put<{ Params: LinkParams; Body: Static<typeof UpdateBody> }>(
+  app.put(
     `${base}/:link_id`,
     { config: facts.releaseWrite, schema: { summary: 'Update a link', tags: ['Release links'], params: LinkParams, body: UpdateBody, response: one } },
     async (request) => {
@@ -55,7 +57,7 @@ export default async function linkRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.delete<{ Params: LinkParams }>(`${base}/:link_id`, { config: facts.releaseRemove, schema: { summary: 'Delete a link (200 with the deleted link)', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
+  app.delete(`${base}/:link_id`, { config: facts.releaseRemove, schema: { summary: 'Delete a link (200 with the deleted link)', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {
     const { id, tag_name, link_id } = request.params;
     return links.deleteLink(request.ctx, id, tag_name, link_id);
   });

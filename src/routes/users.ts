@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as users from '../services/users.js';
@@ -29,18 +30,19 @@ const TokenBody = Type.Object({
   expires_at: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
 });
 
-export default async function userRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/users', { config: facts.write, schema: { summary: 'Create a user (admins)', tags: ['Users'], body: CreateBody, response: { 201: User, 409: conflict('Username or Email has already been taken') } } }, async (request, reply) =>
+export default async function userRoutes(instance: FastifyInstance, _deps: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/users', { config: facts.write, schema: { summary: 'Create a user (admins)', tags: ['Users'], body: CreateBody, response: { 201: User, 409: conflict('Username or Email has already been taken') } } }, async (request, reply) =>
     reply.code(201).send(await users.createUser(request.ctx, request.body)),
   );
 
   app.get('/user', { config: facts.userRead, schema: { summary: "The token's user", tags: ['Users'], response: { 200: User } } }, async (request) => users.currentUser(request.ctx));
 
-  app.get<{ Params: Static<typeof UserParams> }>('/users/:id', { config: facts.userRead, schema: { summary: 'Get a user (account details for admins and oneself)', tags: ['Users'], params: UserParams, response: { 200: User } } }, async (request) =>
+  app.get('/users/:id', { config: facts.userRead, schema: { summary: 'Get a user (account details for admins and oneself)', tags: ['Users'], params: UserParams, response: { 200: User } } }, async (request) =>
     users.getUser(request.ctx, request.params.id),
   );
 
-  app.post<{ Params: Static<typeof UserParams>; Body: Static<typeof TokenBody> }>(
+  app.post(
     '/users/:id/personal_access_tokens',
     {
       config: facts.write,

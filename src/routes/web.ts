@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
 import { Redirect } from './responses.js';
@@ -48,7 +49,8 @@ export function parseWebReleasePath(path: string): WebReleasePath | null {
   return { fullPath: fullPath.join('/'), kind: 'download', tag, rest: filepath.join('/') };
 }
 
-export default async function webRoutes(app: FastifyInstance, _deps: RouteDeps) {
+export default async function webRoutes(instance: FastifyInstance, _deps: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // Downloads and permalinks: what a CI job token may fetch too.
   app.get('/*', { config: facts.jobRead, schema: { summary: 'Web URLs: /<full path>/-/releases/<tag>/downloads/<filepath> and /<full path>/-/releases/permalink/latest[/<suffix>]', tags: ['Downloads'], response: { 302: Redirect } } }, async (request, reply) => {
     const [path, query = ''] = request.url.split(/\?(.*)/s, 2);
