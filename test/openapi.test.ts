@@ -270,6 +270,7 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/repository/tags', [200, () => get(`${P()}/repository/tags`)], [404, () => get('/api/v4/projects/987654/repository/tags')]);
     flow('POST /api/v4/projects/:id/repository/tags', [201, () => send('POST', `${P()}/repository/tags`, { tag_name: 't1', ref: 'main' })], [400, () => send('POST', `${P()}/repository/tags`, { tag_name: 'v1', ref: 'main' })]);
     flow('GET /api/v4/projects/:id/repository/tags/:name', [200, () => get(`${P()}/repository/tags/v1`)], [404, () => get(`${P()}/repository/tags/nope`)]);
+    flow('DELETE /api/v4/projects/:id/repository/tags/:name', [204, () => send('DELETE', `${P()}/repository/tags/t1`)], [404, () => send('DELETE', `${P()}/repository/tags/t1`)]);
     flow('GET /api/v4/projects/:id/protected_tags', [200, () => get(`${P()}/protected_tags`)], [404, () => get('/api/v4/projects/987654/protected_tags')]);
     flow('POST /api/v4/projects/:id/protected_tags', [201, () => send('POST', `${P()}/protected_tags`, { name: 'v*', create_access_level: 40 })], [422, () => send('POST', `${P()}/protected_tags`, { name: 'v*' })]);
     flow('GET /api/v4/projects/:id/protected_tags/:name', [200, () => get(`${P()}/protected_tags/v*`)], [404, () => get(`${P()}/protected_tags/nope`)]);

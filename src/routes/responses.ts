@@ -156,7 +156,7 @@ export const Tag = Type.Object({
   message: Str,
   target: Str,
   commit: Commit,
-  release: Type.Null(),
+  release: nullable(Type.Object({ tag_name: Str, description: Str })),
   protected: Type.Boolean(),
   created_at: Time,
 }, { title: 'Tag' });
