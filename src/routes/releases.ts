@@ -3,12 +3,24 @@ import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
-import { LinkType, ProjectParams, ReleaseParams } from './schemas.js';
+import { LinkType, ProjectParams, ReleaseParams, StringEnum } from './schemas.js';
 import { conflict, paged, Release, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
+import { badParams } from '../errors.js';
 import type { RouteDeps } from './index.js';
 
-const ListQuery = Type.Object(paginationQuery);
+/** ISO 8601, a date or a date and time (GitLab's DateTime parameters); anything else is "<name> is invalid". */
+const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$' });
+
+const ListQuery = Type.Object({
+  ...paginationQuery,
+  order_by: Type.Optional(StringEnum(['released_at', 'created_at'] as const)),
+  sort: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+  updated_before: Type.Optional(IsoTime),
+  updated_after: Type.Optional(IsoTime),
+  include_html_description: Type.Optional(Type.Boolean()),
+});
+const ShowQuery = Type.Object({ include_html_description: Type.Optional(Type.Boolean()) });
 
 const InlineLink = Type.Object({
   name: Type.String(),
@@ -34,13 +46,23 @@ const UpdateBody = Type.Object({
   released_at: Type.Optional(Type.String()),
 });
 
+/** The schema checked the form, not the calendar (2024-02-31); stored times are UTC ISO strings, so compare in that form. */
+export function isoParam(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const time = new Date(value.replace(' ', 'T'));
+  if (Number.isNaN(time.getTime())) throw badParams(`${name} is invalid`);
+  return time.toISOString();
+}
+
 export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
     async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await releases.listReleases(request.ctx, request.params.id, page);
+      const { query } = request;
+      const page = pageOf(query);
+      const order = { orderBy: query.order_by, sort: query.sort, updatedBefore: isoParam('updated_before', query.updated_before), updatedAfter: isoParam('updated_after', query.updated_after) };
+      const { items, total } = await releases.listReleases(request.ctx, request.params.id, page, order, { includeHtml: query.include_html_description });
       setPageHeaders(request, reply, config.externalUrl, page, total);
       return items;
     },
@@ -65,8 +87,8 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
     async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
-    releases.getRelease(request.ctx, request.params.id, request.params.tag_name),
+  app.get<{ Params: ReleaseParams; Querystring: Static<typeof ShowQuery> }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, querystring: ShowQuery, response: { 200: Release } } }, async (request) =>
+    releases.getRelease(request.ctx, request.params.id, request.params.tag_name, { includeHtml: request.query.include_html_description }),
   );
 
   app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(

@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
 import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
-import { releaseEntity } from '../entities/release.js';
 import type { Page } from '../http/pagination.js';
 import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
-import { insertLink, linksOfReleases } from '../store/links.js';
+import { insertLink } from '../store/links.js';
+import { listOrderedReleases, type ReleaseOrder } from '../store/release-lists.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
 import { lockedRelease } from '../store/audit.js';
 import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
-import { findUser } from '../store/users.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
+import { presentReleases, type PresentOptions } from './release-json.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
 import { projectView, visibleProject } from './projects.js';
@@ -53,40 +53,23 @@ export async function writableRelease(ctx: Ctx, projectRef: string, tagName: str
   return access;
 }
 
-/** Builds the JSON of several releases with two batched queries for links and authors. */
-async function present(ctx: Ctx, view: ProjectView, rows: Release[]) {
-  const links = await linksOfReleases(ctx.db, rows.map((r) => r.id));
-  const byRelease = new Map<number, ReleaseLink[]>();
-  for (const l of links) byRelease.set(l.release_id, [...(byRelease.get(l.release_id) ?? []), l]);
-  const authorIds = [...new Set(rows.map((r) => r.author_id).filter((id): id is number => id !== null))];
-  const authors = new Map((await Promise.all(authorIds.map((id) => findUser(ctx.db, id)))).filter((u) => u).map((u) => [u!.id, u!]));
-  const tags = await Promise.all(rows.map((r) => findTag(ctx.db, view.project.id, r.tag_name)));
-  return rows.map((release, i) =>
-    releaseEntity({
-      release,
-      links: byRelease.get(release.id) ?? [],
-      author: release.author_id ? authors.get(release.author_id) : undefined,
-      tag: tags[i],
-      projectId: view.project.id,
-      projectFullPath: view.project.full_path,
-      externalUrl: ctx.config.externalUrl,
-    }),
-  );
-}
+/** Builds the JSON of one project's releases (see release-json.ts). */
+const present = (ctx: Ctx, view: ProjectView, rows: Release[], options?: PresentOptions) =>
+  presentReleases(ctx, rows.map((release) => ({ release, project: view.project })), options);
 
-export async function listReleases(ctx: Ctx, projectRef: string, page: Page) {
+export async function listReleases(ctx: Ctx, projectRef: string, page: Page, order: ReleaseOrder = {}, options: PresentOptions = {}) {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  const { rows, total } = await releases.listReleases(ctx.db, view.project.id, page);
-  return { items: await present(ctx, view, rows), total };
+  const { rows, total } = await listOrderedReleases(ctx.db, [view.project.id], page, order);
+  return { items: await present(ctx, view, rows, options), total };
 }
 
-export async function getRelease(ctx: Ctx, projectRef: string, tagName: string) {
+export async function getRelease(ctx: Ctx, projectRef: string, tagName: string, options: PresentOptions = {}) {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
   const release = await releases.findRelease(ctx.db, view.project.id, tagName);
   if (!release) throw notFoundPlain();
-  return (await present(ctx, view, [release]))[0];
+  return (await present(ctx, view, [release], options))[0];
 }
 
 export interface LinkInput {
