@@ -258,6 +258,10 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/members/all/:user_id', [200, () => get(`${P()}/members/all/${developer.id}`)], [404, () => get(`${P()}/members/all/987654`)]);
 
     flow('POST /api/v4/groups', [201, () => send('POST', '/api/v4/groups', { name: 'g', path: `g${process.pid}` })], [400, () => send('POST', '/api/v4/groups', { name: 'g' })], [404, () => send('POST', '/api/v4/groups', { name: 'x', path: 'x', parent_id: 987654 })]);
+    flow('GET /api/v4/projects', [200, () => get('/api/v4/projects?simple=true')], [400, () => get('/api/v4/projects?order_by=nope')]);
+    flow('GET /api/v4/groups', [200, () => get('/api/v4/groups?all_available=true')], [400, () => get('/api/v4/groups?sort=nope')]);
+    flow('GET /api/v4/groups/:id/projects', [200, () => get(`/api/v4/groups/g${process.pid}/projects`)], [404, () => get('/api/v4/groups/987654/projects')]);
+    flow('GET /api/v4/groups/:id/releases', [200, () => get(`/api/v4/groups/g${process.pid}/releases?simple=true`)], [404, () => get('/api/v4/groups/987654/releases')]);
     flow('GET /api/v4/groups/:id', [200, () => get(`/api/v4/groups/g${process.pid}`)], [404, () => get('/api/v4/groups/987654')]);
     flow('POST /api/v4/users',
       [201, () => send('POST', '/api/v4/users', { username: `u${process.pid}`, email: `u${process.pid}@example.com`, name: 'U', password: 'secret-password' })],

@@ -67,3 +67,13 @@ export function releaseEntity(p: ReleaseParts) {
     },
   };
 }
+
+/** GitLab's BasicReleaseDetails (a group's releases with `simple`). */
+export const basicReleaseEntity = (release: Release) => ({
+  name: release.name,
+  tag_name: release.tag_name,
+  description: release.description,
+  created_at: release.created_at,
+  released_at: release.released_at,
+  upcoming_release: release.released_at > new Date().toISOString(),
+});

@@ -7,6 +7,7 @@ import groupRoutes from './groups.js';
 import healthRoutes from './health.js';
 import jobTokenRoutes from './job-tokens.js';
 import linkRoutes from './links.js';
+import listRoutes from './lists.js';
 import projectRoutes from './projects.js';
 import releaseRoutes from './releases.js';
 import tagRoutes from './tags.js';
@@ -22,7 +23,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);
   await app.register(
     async (api) => {
-      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes]) {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes]) {
         await api.register(routes, deps);
       }
     },
