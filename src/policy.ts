@@ -117,3 +117,9 @@ export function canDeleteTag(actor: Actor, view: ProjectView, protectedTags: rea
 
 export const isProtectedTag = (protectedTags: readonly ProtectedTag[], tag: string): boolean =>
   protectedTags.some((p) => tagMatches(p.name, tag));
+
+/** Milestones: whoever sees the project reads them; Reporters and up plan them (GitLab's admin_milestone). */
+export const canReadMilestones = canReadProject;
+export function canAdminMilestones(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor, view) || view.access >= AccessLevel.REPORTER;
+}

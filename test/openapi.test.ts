@@ -258,6 +258,11 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/members/all/:user_id', [200, () => get(`${P()}/members/all/${developer.id}`)], [404, () => get(`${P()}/members/all/987654`)]);
 
     flow('POST /api/v4/groups', [201, () => send('POST', '/api/v4/groups', { name: 'g', path: `g${process.pid}` })], [400, () => send('POST', '/api/v4/groups', { name: 'g' })], [404, () => send('POST', '/api/v4/groups', { name: 'x', path: 'x', parent_id: 987654 })]);
+    flow('POST /api/v4/projects/:id/milestones', [201, () => send('POST', `${P()}/milestones`, { title: 'm1' })], [400, () => send('POST', `${P()}/milestones`, { title: 'm1' })]);
+    flow('GET /api/v4/projects/:id/milestones', [200, () => get(`${P()}/milestones?state=active`)], [400, () => get(`${P()}/milestones?state=nope`)]);
+    // The server's first milestone is the one the POST flow above creates: id 1.
+    flow('GET /api/v4/projects/:id/milestones/:milestone_id', [200, () => get(`${P()}/milestones/1`)], [404, () => get(`${P()}/milestones/987654`)]);
+    flow('PUT /api/v4/projects/:id/milestones/:milestone_id', [200, () => send('PUT', `${P()}/milestones/1`, { state_event: 'close' })], [400, () => send('PUT', `${P()}/milestones/1`, {})], [404, () => send('PUT', `${P()}/milestones/987654`, { title: 'x' })]);
     flow('GET /api/v4/projects', [200, () => get('/api/v4/projects?simple=true')], [400, () => get('/api/v4/projects?order_by=nope')]);
     flow('GET /api/v4/groups', [200, () => get('/api/v4/groups?all_available=true')], [400, () => get('/api/v4/groups?sort=nope')]);
     flow('GET /api/v4/groups/:id/projects', [200, () => get(`/api/v4/groups/g${process.pid}/projects`)], [404, () => get('/api/v4/groups/987654/projects')]);

@@ -38,12 +38,14 @@ const CreateBody = Type.Object({
   tag_message: Type.Optional(Type.String()),
   released_at: Type.Optional(Type.String()),
   assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(InlineLink)) })),
+  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Titles of the project\'s milestones' })),
 });
 
 const UpdateBody = Type.Object({
   name: Type.Optional(Type.String()),
   description: Type.Optional(Type.String()),
   released_at: Type.Optional(Type.String()),
+  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Replaces the milestones; [] removes them' })),
 });
 
 /** The schema checked the form, not the calendar (2024-02-31); stored times are UTC ISO strings, so compare in that form. */

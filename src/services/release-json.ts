@@ -1,4 +1,7 @@
 import { releaseEntity } from '../entities/release.js';
+import { milestoneWithStatsEntity } from '../entities/milestone.js';
+import { projectWebUrl } from '../entities/link.js';
+import { milestonesOfReleases } from '../store/milestones.js';
 import { linksOfReleases } from '../store/links.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag } from '../store/tags.js';
@@ -24,6 +27,11 @@ export async function presentReleases(ctx: Ctx, rows: ReleaseRow[], options: Pre
   const authorIds = [...new Set(rows.map((r) => r.release.author_id).filter((id): id is number => id !== null))];
   const authors = new Map((await Promise.all(authorIds.map((id) => findUser(ctx.db, id)))).filter((u) => u).map((u) => [u!.id, u!]));
   const tags = await Promise.all(rows.map((r) => findTag(ctx.db, r.project.id, r.release.tag_name)));
+  const milestones = new Map<number, object[]>();
+  const webOf = new Map(rows.map((r) => [r.project.id, projectWebUrl(ctx.config.externalUrl, r.project.full_path)]));
+  for (const m of await milestonesOfReleases(ctx.db, rows.map((r) => r.release.id))) {
+    milestones.set(m.release_id, [...(milestones.get(m.release_id) ?? []), milestoneWithStatsEntity(m, webOf.get(m.project_id)!)]);
+  }
   return rows.map(({ release, project }, i) =>
     releaseEntity({
       release,
@@ -34,6 +42,7 @@ export async function presentReleases(ctx: Ctx, rows: ReleaseRow[], options: Pre
       projectFullPath: project.full_path,
       externalUrl: ctx.config.externalUrl,
       descriptionHtml: options.includeHtml ? renderMarkdown(release.description) : undefined,
+      milestones: milestones.get(release.id),
     }),
   );
 }

@@ -15,6 +15,8 @@ import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
 import { presentReleases, type PresentOptions } from './release-json.js';
+import { milestonesNamed } from './milestones.js';
+import { setReleaseMilestones } from '../store/milestones.js';
 import { linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
 import { projectView, visibleProject } from './projects.js';
@@ -88,6 +90,8 @@ export interface CreateReleaseInput {
   tag_message?: string;
   released_at?: string;
   assets?: { links?: LinkInput[] };
+  /** Titles of the project's milestones. */
+  milestones?: string[];
 }
 
 /** Checks the release's inline links against each other, with errors named like GitLab's nested ones. */
@@ -151,6 +155,8 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   const existingTag = await findTag(ctx.db, projectId, input.tag_name);
   // A CI job's tag (pushed to the real repository, unseen here) is created at the job's commit.
   const ref = input.ref || jobRefFor(ctx.actor, projectId);
+  // GitLab's order: an unknown milestone is refused before the tag is looked at.
+  const milestones = await milestonesNamed(ctx, projectId, input.milestones ?? []);
   if (!existingTag && !ref) throw unprocessable('Ref is not specified');
 
   const at = now();
@@ -169,6 +175,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
         created_at: at,
         updated_at: at,
       });
+      if (milestones.length) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
       for (const link of links) {
         await insertLink(trx, {
           release_id: release.id,
@@ -197,12 +204,15 @@ export interface UpdateReleaseInput {
   name?: string;
   description?: string;
   released_at?: string;
+  /** Replaces the release's milestones; `[]` removes them all. */
+  milestones?: string[];
 }
 
 export async function updateRelease(ctx: Ctx, projectRef: string, tagName: string, input: UpdateReleaseInput) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
+  const milestones = input.milestones && (await milestonesNamed(ctx, view.project.id, input.milestones));
   const updated = await ctx.write(async (trx) => {
     // Deleted since we looked it up: 404, not a failed UPDATE.
     const before = await lockedRelease(trx, release.id);
@@ -214,6 +224,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
       released_at: releasedAt,
       updated_at: now(),
     });
+    if (milestones) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
     await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
     return row;
   });
