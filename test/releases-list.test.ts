@@ -106,3 +106,21 @@ test('@gitbeaker/rest ProjectReleases.all with orderBy and sort', async () => {
   const html = await api.ProjectReleases.all(project.id, { includeHtmlDescription: true });
   assert.ok(html.every((r) => typeof r.description_html === 'string'));
 });
+
+test('order_by=semver (relinks\' own): stable versions by precedence, then pre-releases, then other tags; paged', async () => {
+  const other = await createProject(server, `rsemver${process.pid}`);
+  const tags = ['v1.10.0', 'v1.2.0', '1.10.0-rc.1', 'v2.0.0-alpha', 'nightly', 'v1.9.3', 'v2.0.0', 'v1.10.0-rc.2', 'alpha'];
+  for (const tag of tags) {
+    const res = await server.request('POST', `/api/v4/projects/${other.id}/releases`, { token: ROOT_TOKEN, json: { tag_name: tag, ref: 'main' } });
+    assert.equal(res.status, 201, res.text);
+  }
+  const list = `/api/v4/projects/${other.id}/releases?order_by=semver`;
+  assert.deepEqual(tagsOf((await get(list)).body), ['v2.0.0', 'v1.10.0', 'v1.9.3', 'v1.2.0', 'v2.0.0-alpha', 'v1.10.0-rc.2', '1.10.0-rc.1', 'alpha', 'nightly']);
+  assert.deepEqual(tagsOf((await get(`${list}&sort=asc`)).body), ['v1.2.0', 'v1.9.3', 'v1.10.0', 'v2.0.0', '1.10.0-rc.1', 'v1.10.0-rc.2', 'v2.0.0-alpha', 'alpha', 'nightly']);
+  const page = await get(`${list}&per_page=4&page=2`);
+  assert.deepEqual(tagsOf(page.body), ['v2.0.0-alpha', 'v1.10.0-rc.2', '1.10.0-rc.1', 'alpha']);
+  assert.equal(page.headers.get('x-total'), '9');
+  assert.equal(page.headers.get('x-total-pages'), '3');
+  await server.running.store.db.updateTable('releases').set({ updated_at: '2001-01-01T00:00:00.000Z' }).where('project_id', '=', other.id).where('tag_name', 'in', ['v2.0.0', 'nightly']).execute();
+  assert.deepEqual(tagsOf((await get(`${list}&updated_before=2002-01-01`)).body), ['v2.0.0', 'nightly']);
+});

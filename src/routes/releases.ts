@@ -14,7 +14,11 @@ const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(
 
 const ListQuery = Type.Object({
   ...paginationQuery,
-  order_by: Type.Optional(StringEnum(['released_at', 'created_at'] as const)),
+  order_by: Type.Optional(Type.Unsafe<'released_at' | 'created_at' | 'semver'>({
+    type: 'string',
+    enum: ['released_at', 'created_at', 'semver'],
+    description: '`semver` is relinks\' own: stable versions by semver precedence, then pre-releases, then tags that are no version',
+  })),
   sort: Type.Optional(StringEnum(['asc', 'desc'] as const)),
   updated_before: Type.Optional(IsoTime),
   updated_after: Type.Optional(IsoTime),

@@ -4,7 +4,8 @@ import type { Page } from '../http/pagination.js';
 import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { insertLink } from '../store/links.js';
-import { listOrderedReleases, type ReleaseOrder } from '../store/release-lists.js';
+import { listOrderedReleases, releasesByIds, releaseTags, type ReleaseOrder } from '../store/release-lists.js';
+import { semverOrder } from './semver-order.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
 import { lockedRelease } from '../store/audit.js';
 import { findProjectRelease } from '../store/release-access.js';
@@ -62,6 +63,11 @@ const present = (ctx: Ctx, view: ProjectView, rows: Release[], options?: Present
 export async function listReleases(ctx: Ctx, projectRef: string, page: Page, order: ReleaseOrder = {}, options: PresentOptions = {}) {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
+  if (order.orderBy === 'semver') {
+    const all = semverOrder(await releaseTags(ctx.db, [view.project.id], order), order.sort);
+    const rows = await releasesByIds(ctx.db, all.slice(page.offset, page.offset + page.perPage).map((r) => r.id));
+    return { items: await present(ctx, view, rows, options), total: all.length };
+  }
   const { rows, total } = await listOrderedReleases(ctx.db, [view.project.id], page, order);
   return { items: await present(ctx, view, rows, options), total };
 }
