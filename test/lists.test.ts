@@ -90,6 +90,11 @@ test('GET /projects: membership, visibility, search, simple, order_by, sort, pag
   assert.equal((await get('/api/v4/projects?order_by=stars')).text, '{"error":"order_by does not have a valid value"}');
   assert.equal((await get('/api/v4/projects?membership=maybe')).text, '{"error":"membership is invalid"}');
   assert.deepEqual((await get('/api/v4/projects?membership=true')).body, []);
+  // Owned: the user's own namespace and the groups they own, not a group where they are a Developer.
+  const mineToo = await createProject(server, `own${n}`, { token: member.token });
+  ids.own = mineToo.id;
+  assert.deepEqual(mine((await get('/api/v4/projects?owned=true', member.token)).body), [`own${n}`]);
+  assert.deepEqual(mine((await get('/api/v4/projects?owned=true&order_by=id&sort=asc', ROOT_TOKEN)).body), ['alpha', 'beta', 'inner', 'open', 'hidden']);
 });
 
 test('GET /groups: anonymous public groups, a member their groups, all_available every visible one', async () => {
@@ -136,7 +141,7 @@ test('GET /groups/:id/releases: releases of the group and subgroups, by released
 test('@gitbeaker/rest: Projects.all, Groups.all, GroupReleases', async () => {
   const api = new Gitlab({ host: server.url, token: member.token });
   const projects = await api.Projects.all({ membership: true, orderBy: 'name', sort: 'asc' });
-  assert.deepEqual(projects.map((p) => p.path), ['alpha', 'beta', 'inner']);
+  assert.deepEqual(projects.map((p) => p.path), ['alpha', 'beta', 'inner', `own${n}`]);
   const groups = await api.Groups.all({ orderBy: 'id' });
   assert.deepEqual(groups.map((g) => g.full_path), [G, `${G}/sub`]);
   const releases = await api.GroupReleases.all(ids.group);

@@ -12,7 +12,7 @@ export interface ProjectFilter {
   visibility?: number;
   /** Only projects the user is a member of, directly or through a group. */
   membership?: boolean;
-  /** Only projects in the user's own namespace. */
+  /** Only projects in the user's own namespace or in groups they own. */
   owned?: boolean;
   search?: string;
   /** Only projects of this group; with `subgroups`, of its descendants too. */
@@ -51,7 +51,8 @@ function filtered(db: Kysely<DB>, f: ProjectFilter) {
   }
   if (f.visibility !== undefined) q = q.where('p.visibility', '=', f.visibility);
   if (f.membership) q = f.userId === null ? q.where(sql<boolean>`1 = 0`) : q.where(sql<number | null>`coalesce(${own}, ${inherited}, 0)`, '>=', 10);
-  if (f.owned) q = f.userId === null ? q.where(sql<boolean>`1 = 0`) : q.where('n.kind', '=', 'user').where('n.owner_id', '=', f.userId);
+  // GitLab's owned projects: those of the user's own namespace and of the groups they own.
+  if (f.owned) q = f.userId === null ? q.where(sql<boolean>`1 = 0`) : q.where(sql<boolean>`((n.kind = 'user' and n.owner_id = ${f.userId}) or coalesce(${inherited}, 0) >= 50)`);
   if (f.search) {
     const term = likeLiteral(f.search);
     q = q.where(sql<boolean>`(lower(p.name) like ${term} escape '\\' or lower(p.path) like ${term} escape '\\')`);
