@@ -16,6 +16,7 @@ import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
 import type { Store } from './store/db.js';
 import { isConnectionLoss } from './store/errors.js';
+import { declaredOrderSerializer } from './http/serializer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -59,6 +60,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     },
     schemaErrorFormatter,
   });
+  app.setSerializerCompiler(declaredOrderSerializer);
 
   await app.register(bodies, { bodyLimit: BODY_LIMIT });
   await app.register(pipeline, { config, store, tokenResolvers });

@@ -114,3 +114,22 @@ export function canCreateJobToken(actor: Actor, view: ProjectView): boolean {
 export function canEndJobToken(actor: Actor, view: ProjectView, tokenUserId: number): boolean {
   return actor.user?.id === tokenUserId || canAdminProject(actor, view);
 }
+
+/**
+ * Deleting a tag: GitLab's TagPolicy enables `delete_tag` for whoever has `admin_tag` (Developer)
+ * and, on a protected tag, only for Maintainers and up, whatever the rule's create level says.
+ */
+export function canDeleteTag(actor: Actor, view: ProjectView, protectedTags: readonly ProtectedTag[], tag: string): boolean {
+  if (isAdmin(actor, view)) return true;
+  if (view.access < AccessLevel.DEVELOPER) return false;
+  return !isProtectedTag(protectedTags, tag) || view.access >= AccessLevel.MAINTAINER;
+}
+
+export const isProtectedTag = (protectedTags: readonly ProtectedTag[], tag: string): boolean =>
+  protectedTags.some((p) => tagMatches(p.name, tag));
+
+/** Milestones: whoever sees the project reads them; Reporters and up plan them (GitLab's admin_milestone). */
+export const canReadMilestones = canReadProject;
+export function canAdminMilestones(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor, view) || view.access >= AccessLevel.REPORTER;
+}

@@ -259,6 +259,15 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/members/all/:user_id', [200, () => get(`${P()}/members/all/${developer.id}`)], [404, () => get(`${P()}/members/all/987654`)]);
 
     flow('POST /api/v4/groups', [201, () => send('POST', '/api/v4/groups', { name: 'g', path: `g${process.pid}` })], [400, () => send('POST', '/api/v4/groups', { name: 'g' })], [404, () => send('POST', '/api/v4/groups', { name: 'x', path: 'x', parent_id: 987654 })]);
+    flow('POST /api/v4/projects/:id/milestones', [201, () => send('POST', `${P()}/milestones`, { title: 'm1' })], [400, () => send('POST', `${P()}/milestones`, { title: 'm1' })]);
+    flow('GET /api/v4/projects/:id/milestones', [200, () => get(`${P()}/milestones?state=active`)], [400, () => get(`${P()}/milestones?state=nope`)]);
+    // The server's first milestone is the one the POST flow above creates: id 1.
+    flow('GET /api/v4/projects/:id/milestones/:milestone_id', [200, () => get(`${P()}/milestones/1`)], [404, () => get(`${P()}/milestones/987654`)]);
+    flow('PUT /api/v4/projects/:id/milestones/:milestone_id', [200, () => send('PUT', `${P()}/milestones/1`, { state_event: 'close' })], [400, () => send('PUT', `${P()}/milestones/1`, {})], [404, () => send('PUT', `${P()}/milestones/987654`, { title: 'x' })]);
+    flow('GET /api/v4/projects', [200, () => get('/api/v4/projects?simple=true')], [400, () => get('/api/v4/projects?order_by=nope')]);
+    flow('GET /api/v4/groups', [200, () => get('/api/v4/groups?all_available=true')], [400, () => get('/api/v4/groups?sort=nope')]);
+    flow('GET /api/v4/groups/:id/projects', [200, () => get(`/api/v4/groups/g${process.pid}/projects`)], [404, () => get('/api/v4/groups/987654/projects')]);
+    flow('GET /api/v4/groups/:id/releases', [200, () => get(`/api/v4/groups/g${process.pid}/releases?simple=true`)], [404, () => get('/api/v4/groups/987654/releases')]);
     flow('GET /api/v4/groups/:id', [200, () => get(`/api/v4/groups/g${process.pid}`)], [404, () => get('/api/v4/groups/987654')]);
     flow('POST /api/v4/users',
       [201, () => send('POST', '/api/v4/users', { username: `u${process.pid}`, email: `u${process.pid}@example.com`, name: 'U', password: 'secret-password' })],
@@ -271,6 +280,7 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/repository/tags', [200, () => get(`${P()}/repository/tags`)], [404, () => get('/api/v4/projects/987654/repository/tags')]);
     flow('POST /api/v4/projects/:id/repository/tags', [201, () => send('POST', `${P()}/repository/tags`, { tag_name: 't1', ref: 'main' })], [400, () => send('POST', `${P()}/repository/tags`, { tag_name: 'v1', ref: 'main' })]);
     flow('GET /api/v4/projects/:id/repository/tags/:name', [200, () => get(`${P()}/repository/tags/v1`)], [404, () => get(`${P()}/repository/tags/nope`)]);
+    flow('DELETE /api/v4/projects/:id/repository/tags/:name', [204, () => send('DELETE', `${P()}/repository/tags/t1`)], [404, () => send('DELETE', `${P()}/repository/tags/t1`)]);
     flow('GET /api/v4/projects/:id/protected_tags', [200, () => get(`${P()}/protected_tags`)], [404, () => get('/api/v4/projects/987654/protected_tags')]);
     flow('POST /api/v4/projects/:id/protected_tags', [201, () => send('POST', `${P()}/protected_tags`, { name: 'v*', create_access_level: 40 })], [422, () => send('POST', `${P()}/protected_tags`, { name: 'v*' })]);
     flow('GET /api/v4/projects/:id/protected_tags/:name', [200, () => get(`${P()}/protected_tags/v*`)], [404, () => get(`${P()}/protected_tags/nope`)]);

@@ -10,17 +10,27 @@ export interface ReleaseParts {
   projectId: number;
   projectFullPath: string;
   externalUrl: string;
+  /** Only when the caller asked for it (`include_html_description`). */
+  descriptionHtml?: string;
+  /** GitLab leaves the key out when the release has no milestone. */
+  milestones?: object[];
 }
+
+/** Rails' `to_query`: keys sorted, values form-encoded (space as +). */
+const query = (params: Record<string, string>) =>
+  Object.keys(params).sort().map((k) => `${k}=${encodeURIComponent(params[k]).replace(/%20/g, '+')}`).join('&');
 
 export function releaseEntity(p: ReleaseParts) {
   const { release, externalUrl } = p;
   const web = projectWebUrl(externalUrl, p.projectFullPath);
   const tag = tagSegment(release.tag_name);
   const ctx = linkContext(externalUrl, p.projectFullPath, release.tag_name);
+  const filtered = (kind: 'issues' | 'merge_requests', state: string) => `${web}/-/${kind}?${query({ release_tag: release.tag_name, scope: 'all', state })}`;
   return {
     name: release.name,
     tag_name: release.tag_name,
     description: release.description,
+    ...(p.descriptionHtml !== undefined ? { description_html: p.descriptionHtml } : {}),
     created_at: release.created_at,
     released_at: release.released_at,
     upcoming_release: release.released_at > new Date().toISOString(),
@@ -36,6 +46,7 @@ export function releaseEntity(p: ReleaseParts) {
           web_url: `${web}/-/commit/${p.tag.target}`,
         }
       : null,
+    ...(p.milestones?.length ? { milestones: p.milestones } : {}),
     commit_path: p.tag ? `/${p.projectFullPath}/-/commit/${p.tag.target}` : null,
     tag_path: `/${p.projectFullPath}/-/tags/${tag}`,
     assets: {
@@ -44,9 +55,25 @@ export function releaseEntity(p: ReleaseParts) {
       links: p.links.map((l) => linkEntity(l, ctx)),
     },
     evidences: [],
+    // GitLab's ReleasePresenter URLs, in its entity's order.
     _links: {
-      self: `${web}/-/releases/${tag}`,
+      closed_issues_url: filtered('issues', 'closed'),
+      closed_merge_requests_url: filtered('merge_requests', 'closed'),
       edit_url: `${web}/-/releases/${tag}/edit`,
+      merged_merge_requests_url: filtered('merge_requests', 'merged'),
+      opened_issues_url: filtered('issues', 'opened'),
+      opened_merge_requests_url: filtered('merge_requests', 'opened'),
+      self: `${web}/-/releases/${tag}`,
     },
   };
 }
+
+/** GitLab's BasicReleaseDetails (a group's releases with `simple`). */
+export const basicReleaseEntity = (release: Release) => ({
+  name: release.name,
+  tag_name: release.tag_name,
+  description: release.description,
+  created_at: release.created_at,
+  released_at: release.released_at,
+  upcoming_release: release.released_at > new Date().toISOString(),
+});

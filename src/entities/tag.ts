@@ -1,6 +1,12 @@
 import type { Tag } from '../store/schema.js';
 
-export function tagEntity(tag: Tag, projectWebUrl: string) {
+/** GitLab's TagRelease: only the tag name and the release notes. */
+export interface TagRelease {
+  tag_name: string;
+  description: string;
+}
+
+export function tagEntity(tag: Tag, projectWebUrl: string, release: TagRelease | null = null, isProtected = false) {
   return {
     name: tag.name,
     message: tag.message,
@@ -14,8 +20,8 @@ export function tagEntity(tag: Tag, projectWebUrl: string) {
       message: tag.message,
       web_url: `${projectWebUrl}/-/commit/${tag.target}`,
     },
-    release: null,
-    protected: false,
+    release: release ? { tag_name: release.tag_name, description: release.description } : null,
+    protected: isProtected,
     created_at: tag.created_at,
   };
 }

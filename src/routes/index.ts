@@ -6,6 +6,8 @@ import groupRoutes from './groups.js';
 import healthRoutes from './health.js';
 import jobTokenRoutes from './job-tokens.js';
 import linkRoutes from './links.js';
+import listRoutes from './lists.js';
+import milestoneRoutes from './milestones.js';
 import projectRoutes from './projects.js';
 import releaseRoutes from './releases.js';
 import tagRoutes from './tags.js';
@@ -16,7 +18,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);
   await app.register(
     async (api) => {
-      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes]) {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes, milestoneRoutes]) {
         await api.register(routes, deps);
       }
     },

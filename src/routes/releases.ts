@@ -3,12 +3,28 @@ import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
 import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
-import { LinkBody, ProjectParams, ReleaseParams } from './schemas.js';
+import { LinkBody, ProjectParams, ReleaseParams, StringEnum } from './schemas.js';
 import { conflict, paged, Release, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
+import { badParams } from '../errors.js';
 import type { RouteDeps } from './deps.js';
 
-const ListQuery = Type.Object(paginationQuery);
+/** ISO 8601, a date or a date and time (GitLab's DateTime parameters); anything else is "<name> is invalid". */
+const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$' });
+
+const ListQuery = Type.Object({
+  ...paginationQuery,
+  order_by: Type.Optional(Type.Unsafe<'released_at' | 'created_at' | 'semver'>({
+    type: 'string',
+    enum: ['released_at', 'created_at', 'semver'],
+    description: '`semver` is relinks\' own: stable versions by semver precedence, then pre-releases, then tags that are no version',
+  })),
+  sort: Type.Optional(StringEnum(['asc', 'desc'] as const)),
+  updated_before: Type.Optional(IsoTime),
+  updated_after: Type.Optional(IsoTime),
+  include_html_description: Type.Optional(Type.Boolean()),
+});
+const ShowQuery = Type.Object({ include_html_description: Type.Optional(Type.Boolean()) });
 
 const CreateBody = Type.Object({
   tag_name: Type.String(),
@@ -18,19 +34,33 @@ const CreateBody = Type.Object({
   tag_message: Type.Optional(Type.String()),
   released_at: Type.Optional(Type.String()),
   assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(LinkBody)) })),
+  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Titles of the project\'s milestones' })),
 });
 
 const UpdateBody = Type.Object({
   name: Type.Optional(Type.String()),
   description: Type.Optional(Type.String()),
   released_at: Type.Optional(Type.String()),
+  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Replaces the milestones; [] removes them' })),
 });
+
+/** The schema checked the form, not the calendar (2024-02-31); stored times are UTC ISO strings, so compare in that form. */
+export function isoParam(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const time = new Date(value.replace(' ', 'T'));
+  if (Number.isNaN(time.getTime())) throw badParams(`${name} is invalid`);
+  return time.toISOString();
+}
 
 export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/releases',
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
-    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page)),
+    async (request, reply) => {
+      const { query } = request;
+      const order = { orderBy: query.order_by, sort: query.sort, updatedBefore: isoParam('updated_before', query.updated_before), updatedAfter: isoParam('updated_after', query.updated_after) };
+      return sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page, order, { includeHtml: query.include_html_description }));
+    },
   );
 
   app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
@@ -52,8 +82,8 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
     async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
-    releases.getRelease(request.ctx, request.params.id, request.params.tag_name),
+  app.get<{ Params: ReleaseParams; Querystring: Static<typeof ShowQuery> }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, querystring: ShowQuery, response: { 200: Release } } }, async (request) =>
+    releases.getRelease(request.ctx, request.params.id, request.params.tag_name, { includeHtml: request.query.include_html_description }),
   );
 
   app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(

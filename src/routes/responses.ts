@@ -135,20 +135,52 @@ const Commit = Type.Object({
   web_url: Str,
 });
 
+/** GitLab's Milestone entity. */
+export const Milestone = Type.Object({
+  id: Int,
+  iid: Int,
+  project_id: Int,
+  title: Str,
+  description: Str,
+  state: Type.Unsafe<'active' | 'closed'>({ type: 'string', enum: ['active', 'closed'] }),
+  created_at: Time,
+  updated_at: Time,
+  due_date: nullable(Type.String({ description: 'YYYY-MM-DD' })),
+  start_date: nullable(Type.String({ description: 'YYYY-MM-DD' })),
+  expired: Type.Boolean(),
+  web_url: Str,
+}, { title: 'Milestone' });
+
+/** A release's milestones: MilestoneWithStats (relinks tracks no issues, so the counts are 0). */
+export const MilestoneWithStats = Type.Object({
+  ...Milestone.properties,
+  issue_stats: Type.Object({ total: Int, closed: Int }),
+}, { title: 'MilestoneWithStats' });
+
 export const Release = Type.Object({
   name: Str,
   tag_name: Str,
   description: Str,
+  description_html: Type.Optional(Type.String({ description: 'With include_html_description: the description rendered from Markdown, sanitized' })),
   created_at: Time,
   released_at: Time,
   upcoming_release: Type.Boolean(),
   author: nullable(UserBasic),
   commit: nullable(Commit),
+  milestones: Type.Optional(Type.Array(MilestoneWithStats, { description: 'Left out when the release has none' })),
   commit_path: nullable(Str),
   tag_path: Str,
   assets: Type.Object({ count: Int, sources: Empty, links: Type.Array(Link) }),
   evidences: Empty,
-  _links: Type.Object({ self: Str, edit_url: Str }),
+  _links: Type.Object({
+    closed_issues_url: Str,
+    closed_merge_requests_url: Str,
+    edit_url: Str,
+    merged_merge_requests_url: Str,
+    opened_issues_url: Str,
+    opened_merge_requests_url: Str,
+    self: Str,
+  }),
 }, { title: 'Release' });
 
 export const Tag = Type.Object({
@@ -156,7 +188,7 @@ export const Tag = Type.Object({
   message: Str,
   target: Str,
   commit: Commit,
-  release: Type.Null(),
+  release: nullable(Type.Object({ tag_name: Str, description: Str })),
   protected: Type.Boolean(),
   created_at: Time,
 }, { title: 'Tag' });

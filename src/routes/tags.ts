@@ -33,6 +33,15 @@ export default async function tagRoutes(app: FastifyInstance, { config }: RouteD
     tags.getTag(request.ctx, request.params.id, request.params.name),
   );
 
+  app.delete<{ Params: Static<typeof TagParams> }>(
+    '/projects/:id/repository/tags/:name',
+    { config: facts.remove, schema: { summary: 'Delete a tag, and its release with its links (as GitLab)', tags: ['Tags'], params: TagParams, response: { 204: NoContent } } },
+    async (request, reply) => {
+      await tags.deleteTag(request.ctx, request.params.id, request.params.name);
+      return reply.code(204).send();
+    },
+  );
+
   app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
     '/projects/:id/protected_tags',
     { config: facts.read, schema: { summary: 'List protected tag rules', tags: ['Protected tags'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(ProtectedTag) } } },

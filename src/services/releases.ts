@@ -1,56 +1,50 @@
 import { createHash } from 'node:crypto';
-import { ApiError, badParams, conflict, forbidden, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
-import { releaseEntity } from '../entities/release.js';
+import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
 import type { Page } from '../store/page.js';
-import { canReadReleases, type ProjectView } from '../policy.js';
+import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
-import { insertLink, linksOfReleases } from '../store/links.js';
+import { insertLink } from '../store/links.js';
+import { listOrderedReleases, releasesByIds, releaseTags, type ReleaseOrder } from '../store/release-lists.js';
+import { semverOrder } from './semver-order.js';
+import { listAllProtectedTags } from '../store/protected-tags.js';
+import { lockedRelease } from '../store/releases.js';
+import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag, insertTag } from '../store/tags.js';
-import { findUser } from '../store/users.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
+import { presentReleases, type PresentOptions } from './release-json.js';
+import { milestonesNamed } from './milestones.js';
+import { setReleaseMilestones } from '../store/milestones.js';
 import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
 import { visibleProject } from './projects.js';
 import { assertCanChangeRelease, writableRelease } from './release-access.js';
 
-/** Builds the JSON of several releases with two batched queries for links and authors. */
-async function present(ctx: Ctx, view: ProjectView, rows: Release[]) {
-  const links = await linksOfReleases(ctx.db, rows.map((r) => r.id));
-  const byRelease = new Map<number, ReleaseLink[]>();
-  for (const l of links) byRelease.set(l.release_id, [...(byRelease.get(l.release_id) ?? []), l]);
-  const authorIds = [...new Set(rows.map((r) => r.author_id).filter((id): id is number => id !== null))];
-  const authors = new Map((await Promise.all(authorIds.map((id) => findUser(ctx.db, id)))).filter((u) => u).map((u) => [u!.id, u!]));
-  const tags = await Promise.all(rows.map((r) => findTag(ctx.db, view.project.id, r.tag_name)));
-  return rows.map((release, i) =>
-    releaseEntity({
-      release,
-      links: byRelease.get(release.id) ?? [],
-      author: release.author_id ? authors.get(release.author_id) : undefined,
-      tag: tags[i],
-      projectId: view.project.id,
-      projectFullPath: view.project.full_path,
-      externalUrl: ctx.config.externalUrl,
-    }),
-  );
-}
+/** Builds the JSON of one project's releases (see release-json.ts). */
+const present = (ctx: Ctx, view: ProjectView, rows: Release[], options?: PresentOptions) =>
+  presentReleases(ctx, rows.map((release) => ({ release, project: view.project })), options);
 
-export async function listReleases(ctx: Ctx, projectRef: string, page: Page) {
+export async function listReleases(ctx: Ctx, projectRef: string, page: Page, order: ReleaseOrder = {}, options: PresentOptions = {}) {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
-  const { rows, total } = await releases.listReleases(ctx.db, view.project.id, page);
-  return { items: await present(ctx, view, rows), total };
+  if (order.orderBy === 'semver') {
+    const all = semverOrder(await releaseTags(ctx.db, [view.project.id], order), order.sort);
+    const rows = await releasesByIds(ctx.db, all.slice(page.offset, page.offset + page.perPage).map((r) => r.id));
+    return { items: await present(ctx, view, rows, options), total: all.length };
+  }
+  const { rows, total } = await listOrderedReleases(ctx.db, [view.project.id], page, order);
+  return { items: await present(ctx, view, rows, options), total };
 }
 
-export async function getRelease(ctx: Ctx, projectRef: string, tagName: string) {
+export async function getRelease(ctx: Ctx, projectRef: string, tagName: string, options: PresentOptions = {}) {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
   const release = await releases.findRelease(ctx.db, view.project.id, tagName);
   if (!release) throw notFoundPlain();
-  return (await present(ctx, view, [release]))[0];
+  return (await present(ctx, view, [release], options))[0];
 }
 
 export interface LinkInput {
@@ -69,6 +63,8 @@ export interface CreateReleaseInput {
   tag_message?: string;
   released_at?: string;
   assets?: { links?: LinkInput[] };
+  /** Titles of the project's milestones. */
+  milestones?: string[];
 }
 
 /** Checks the release's inline links against each other, with errors named like GitLab's nested ones. */
@@ -132,6 +128,8 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   const existingTag = await findTag(ctx.db, projectId, input.tag_name);
   // A CI job's tag (pushed to the real repository, unseen here) is created at the job's commit.
   const ref = input.ref || jobRefFor(ctx.actor, projectId);
+  // GitLab's order: an unknown milestone is refused before the tag is looked at.
+  const milestones = await milestonesNamed(ctx, projectId, input.milestones ?? []);
   if (!existingTag && !ref) throw unprocessable('Ref is not specified');
 
   const at = now();
@@ -150,6 +148,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
         created_at: at,
         updated_at: at,
       });
+      if (milestones.length) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
       for (const link of links) {
         await insertLink(trx, {
           release_id: release.id,
@@ -178,12 +177,15 @@ export interface UpdateReleaseInput {
   name?: string;
   description?: string;
   released_at?: string;
+  /** Replaces the release's milestones; `[]` removes them all. */
+  milestones?: string[];
 }
 
 export async function updateRelease(ctx: Ctx, projectRef: string, tagName: string, input: UpdateReleaseInput) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
   if (releasedAt === null) throw badParams('released_at is invalid');
+  const milestones = input.milestones && (await milestonesNamed(ctx, view.project.id, input.milestones));
   const updated = await ctx.write(async (trx) => {
     // Deleted since we looked it up: 404, not a failed UPDATE.
     const before = await releases.lockedRelease(trx, release.id);
@@ -195,6 +197,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
       released_at: releasedAt,
       updated_at: now(),
     });
+    if (milestones) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
     await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
     return row;
   });

@@ -5,6 +5,7 @@ import { jobTokens } from './migrations/002_job_tokens.js';
 import { auditIdempotency } from './migrations/003_audit_idempotency.js';
 import { perfIndexes } from './migrations/004_perf_indexes.js';
 import { auditRequestId } from './migrations/005_audit_request_id.js';
+import { milestones } from './migrations/006_milestones.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -16,6 +17,7 @@ function provider(store: Store): MigrationProvider {
         '003_audit_idempotency': auditIdempotency(store.dialect),
         '004_perf_indexes': perfIndexes(store.dialect),
         '005_audit_request_id': auditRequestId(),
+        '006_milestones': milestones(store.dialect),
       };
     },
   };

@@ -1,4 +1,5 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -122,6 +123,8 @@ export interface DB {
   ci_job_token_allowlist: CiJobTokenAllowlistTable;
   audit_events: AuditEventsTable;
   idempotency_keys: IdempotencyKeysTable;
+  milestones: MilestonesTable;
+  release_milestones: ReleaseMilestonesTable;
 }
 
 export type User = Selectable<UsersTable>;
