@@ -23,3 +23,6 @@ export const milestoneWithStatsEntity = (m: Milestone, projectWebUrl: string) =>
   ...milestoneEntity(m, projectWebUrl),
   issue_stats: { total: 0, closed: 0 },
 });
+
+/** A milestone as a release shows it. */
+export type MilestoneJson = ReturnType<typeof milestoneWithStatsEntity>;

@@ -1,3 +1,4 @@
+import type { MilestoneJson } from './milestone.js';
 import type { Release, ReleaseLink, Tag, User } from '../store/schema.js';
 import { linkContext, linkEntity, projectWebUrl, tagSegment } from './link.js';
 import { userBasicEntity } from './user.js';
@@ -13,7 +14,7 @@ export interface ReleaseParts {
   /** Only when the caller asked for it (`include_html_description`). */
   descriptionHtml?: string;
   /** GitLab leaves the key out when the release has no milestone. */
-  milestones?: object[];
+  milestones?: MilestoneJson[];
 }
 
 /** Rails' `to_query`: keys sorted, values form-encoded (space as +). */

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as groups from '../services/groups.js';
@@ -14,12 +15,13 @@ const CreateBody = Type.Object({
   description: Type.Optional(Type.String()),
 });
 
-export default async function groupRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/groups', { config: facts.write, schema: { summary: 'Create a group', tags: ['Groups'], body: CreateBody, response: { 201: Group, 404: error('Parent group Not Found') } } }, async (request, reply) =>
+export default async function groupRoutes(instance: FastifyInstance, _deps: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/groups', { config: facts.write, schema: { summary: 'Create a group', tags: ['Groups'], body: CreateBody, response: { 201: Group, 404: error('Parent group Not Found') } } }, async (request, reply) =>
     reply.code(201).send(await groups.createGroup(request.ctx, request.body)),
   );
 
-  app.get<{ Params: ProjectParams }>('/groups/:id', { config: facts.read, schema: { summary: 'Get a group by id or URL-encoded full path', tags: ['Groups'], params: ProjectParams, response: { 200: Group } } }, async (request) =>
+  app.get('/groups/:id', { config: facts.read, schema: { summary: 'Get a group by id or URL-encoded full path', tags: ['Groups'], params: ProjectParams, response: { 200: Group } } }, async (request) =>
     groups.getGroup(request.ctx, request.params.id),
   );
 }

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
@@ -49,8 +50,9 @@ const BasicRelease = Type.Object({
   upcoming_release: Type.Boolean(),
 }, { title: 'BasicRelease' });
 
-export default async function listRoutes(app: FastifyInstance, { config }: RouteDeps) {
-  app.get<{ Querystring: Static<typeof ProjectQuery> }>(
+export default async function listRoutes(instance: FastifyInstance, { config }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/projects',
     { config: facts.read, schema: { summary: 'List the projects the caller may see (anonymous: public ones)', tags: ['Projects'], querystring: ProjectQuery, response: { 200: paged(ProjectOrBasic) } } },
     async (request, reply) => {
@@ -61,7 +63,7 @@ export default async function listRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.get<{ Querystring: Static<typeof GroupQuery> }>(
+  app.get(
     '/groups',
     { config: facts.read, schema: { summary: 'List groups: anonymous sees public ones, a user their own (all_available: every visible one)', tags: ['Groups'], querystring: GroupQuery, response: { 200: paged(Group) } } },
     async (request, reply) => {
@@ -72,7 +74,7 @@ export default async function listRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.get<{ Params: ProjectParams; Querystring: Static<typeof GroupProjectQuery> }>(
+  app.get(
     '/groups/:id/projects',
     { config: facts.read, schema: { summary: "List a group's projects the caller may see", tags: ['Groups'], params: ProjectParams, querystring: GroupProjectQuery, response: { 200: paged(ProjectOrBasic) } } },
     async (request, reply) => {
@@ -83,7 +85,7 @@ export default async function listRoutes(app: FastifyInstance, { config }: Route
     },
   );
 
-  app.get<{ Params: ProjectParams; Querystring: Static<typeof GroupReleaseQuery> }>(
+  app.get(
     '/groups/:id/releases',
     { config: facts.read, schema: { summary: "List the releases of a group's projects and its subgroups', by released_at", tags: ['Releases'], params: ProjectParams, querystring: GroupReleaseQuery, response: { 200: paged(Type.Union([Release, BasicRelease])) } } },
     async (request, reply) => {

@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
@@ -37,8 +38,9 @@ const ListQuery = Type.Object({
 });
 const MilestoneParams = Type.Object({ id: Type.String(), milestone_id: Id });
 
-export default async function milestoneRoutes(app: FastifyInstance, { config }: RouteDeps) {
-  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+export default async function milestoneRoutes(instance: FastifyInstance, { config }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/projects/:id/milestones',
     { config: facts.read, schema: { summary: 'List milestones, newest first', tags: ['Milestones'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Milestone) } } },
     async (request, reply) => {
@@ -50,19 +52,19 @@ export default async function milestoneRoutes(app: FastifyInstance, { config }: 
     },
   );
 
-  app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
+  app.post(
     '/projects/:id/milestones',
     { config: facts.write, schema: { summary: 'Create a milestone (Reporter and up)', tags: ['Milestones'], params: ProjectParams, body: CreateBody, response: { 201: Milestone } } },
     async (request, reply) => reply.code(201).send(await milestones.createMilestone(request.ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: Static<typeof MilestoneParams> }>(
+  app.get(
     '/projects/:id/milestones/:milestone_id',
     { config: facts.read, schema: { summary: 'Get a milestone by its id', tags: ['Milestones'], params: MilestoneParams, response: { 200: Milestone } } },
     async (request) => milestones.getMilestone(request.ctx, request.params.id, request.params.milestone_id),
   );
 
-  app.put<{ Params: Static<typeof MilestoneParams>; Body: Static<typeof UpdateBody> }>(
+  app.put(
     '/projects/:id/milestones/:milestone_id',
     { config: facts.write, schema: { summary: 'Update a milestone; state_event close or activate', tags: ['Milestones'], params: MilestoneParams, body: UpdateBody, response: { 200: Milestone } } },
     async (request) => milestones.updateMilestone(request.ctx, request.params.id, request.params.milestone_id, request.body),

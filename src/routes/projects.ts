@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import * as projects from '../services/projects.js';
@@ -29,26 +30,27 @@ const MemberBody = Type.Object({
 
 const MemberParams = Type.Object({ id: Type.String(), user_id: Id });
 
-export default async function projectRoutes(app: FastifyInstance, _deps: RouteDeps) {
-  app.post<{ Body: Static<typeof CreateBody> }>('/projects', { config: facts.write, schema: { summary: 'Create a project', tags: ['Projects'], body: CreateBody, response: { 201: Project, 404: error('Namespace Not Found') } } }, async (request, reply) =>
+export default async function projectRoutes(instance: FastifyInstance, _deps: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.post('/projects', { config: facts.write, schema: { summary: 'Create a project', tags: ['Projects'], body: CreateBody, response: { 201: Project, 404: error('Namespace Not Found') } } }, async (request, reply) =>
     reply.code(201).send(await projects.createProject(request.ctx, request.body)),
   );
 
-  app.get<{ Params: ProjectParams }>('/projects/:id', { config: facts.read, schema: { summary: 'Get a project by id or URL-encoded full path', tags: ['Projects'], params: ProjectParams, response: { 200: Project } } }, async (request) =>
+  app.get('/projects/:id', { config: facts.read, schema: { summary: 'Get a project by id or URL-encoded full path', tags: ['Projects'], params: ProjectParams, response: { 200: Project } } }, async (request) =>
     projects.getProject(request.ctx, request.params.id),
   );
 
-  app.delete<{ Params: ProjectParams }>('/projects/:id', { config: facts.remove, schema: { summary: 'Delete a project (at once, with its releases and links)', tags: ['Projects'], params: ProjectParams, response: { 202: Message } } }, async (request, reply) =>
+  app.delete('/projects/:id', { config: facts.remove, schema: { summary: 'Delete a project (at once, with its releases and links)', tags: ['Projects'], params: ProjectParams, response: { 202: Message } } }, async (request, reply) =>
     reply.code(202).send(await projects.deleteProject(request.ctx, request.params.id)),
   );
 
-  app.post<{ Params: ProjectParams; Body: Static<typeof MemberBody> }>(
+  app.post(
     '/projects/:id/members',
     { config: facts.write, schema: { summary: 'Add a member', tags: ['Members'], params: ProjectParams, body: MemberBody, response: { 201: Member, 409: conflict('Member already exists') } } },
     async (request, reply) => reply.code(201).send(await members.addProjectMember(request.ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: Static<typeof MemberParams> }>(
+  app.get(
     '/projects/:id/members/all/:user_id',
     { config: facts.read, schema: { summary: 'Get a member, memberships inherited from groups included', tags: ['Members'], params: MemberParams, response: { 200: Member } } },
     async (request) => members.getEffectiveMember(request.ctx, request.params.id, request.params.user_id),

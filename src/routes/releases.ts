@@ -1,3 +1,4 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
@@ -52,8 +53,9 @@ export function isoParam(name: string, value: string | undefined): string | unde
   return time.toISOString();
 }
 
-export default async function releaseRoutes(app: FastifyInstance, { config }: RouteDeps) {
-  app.get<{ Params: ProjectParams; Querystring: Static<typeof ListQuery> }>(
+export default async function releaseRoutes(instance: FastifyInstance, { config }: RouteDeps) {
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
+  app.get(
     '/projects/:id/releases',
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
     async (request, reply) => {
@@ -63,7 +65,7 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
     },
   );
 
-  app.post<{ Params: ProjectParams; Body: Static<typeof CreateBody> }>(
+  app.post(
     '/projects/:id/releases',
     {
       config: facts.releaseWrite,
@@ -82,17 +84,17 @@ export default async function releaseRoutes(app: FastifyInstance, { config }: Ro
     async (request, reply) => sendCreated(request, reply, (ctx) => releases.createRelease(ctx, request.params.id, request.body)),
   );
 
-  app.get<{ Params: ReleaseParams; Querystring: Static<typeof ShowQuery> }>('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, querystring: ShowQuery, response: { 200: Release } } }, async (request) =>
+  app.get('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, querystring: ShowQuery, response: { 200: Release } } }, async (request) =>
     releases.getRelease(request.ctx, request.params.id, request.params.tag_name, { includeHtml: request.query.include_html_description }),
   );
 
-  app.put<{ Params: ReleaseParams; Body: Static<typeof UpdateBody> }>(
+  app.put(
     '/projects/:id/releases/:tag_name',
     { config: facts.releaseWrite, schema: { summary: 'Update a release', tags: ['Releases'], params: ReleaseParams, body: UpdateBody, response: { 200: Release } } },
     async (request) => releases.updateRelease(request.ctx, request.params.id, request.params.tag_name, request.body),
   );
 
-  app.delete<{ Params: ReleaseParams }>('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { summary: 'Delete a release and its links (200 with the release)', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
+  app.delete('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { summary: 'Delete a release and its links (200 with the release)', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>
     releases.deleteRelease(request.ctx, request.params.id, request.params.tag_name),
   );
 }

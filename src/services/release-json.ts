@@ -2,6 +2,7 @@ import { releaseEntity } from '../entities/release.js';
 import { milestoneWithStatsEntity } from '../entities/milestone.js';
 import { projectWebUrl } from '../entities/link.js';
 import { milestonesOfReleases } from '../store/milestones.js';
+import type { MilestoneJson } from '../entities/milestone.js';
 import { linksOfReleases } from '../store/links.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag } from '../store/tags.js';
@@ -27,7 +28,7 @@ export async function presentReleases(ctx: Ctx, rows: ReleaseRow[], options: Pre
   const authorIds = [...new Set(rows.map((r) => r.release.author_id).filter((id): id is number => id !== null))];
   const authors = new Map((await Promise.all(authorIds.map((id) => findUser(ctx.db, id)))).filter((u) => u).map((u) => [u!.id, u!]));
   const tags = await Promise.all(rows.map((r) => findTag(ctx.db, r.project.id, r.release.tag_name)));
-  const milestones = new Map<number, object[]>();
+  const milestones = new Map<number, MilestoneJson[]>();
   const webOf = new Map(rows.map((r) => [r.project.id, projectWebUrl(ctx.config.externalUrl, r.project.full_path)]));
   for (const m of await milestonesOfReleases(ctx.db, rows.map((r) => r.release.id))) {
     milestones.set(m.release_id, [...(milestones.get(m.release_id) ?? []), milestoneWithStatsEntity(m, webOf.get(m.project_id)!)]);
