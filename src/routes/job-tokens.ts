@@ -7,6 +7,7 @@ import * as scope from '../services/job-token-scope.js';
 import { Id, ProjectParams } from './schemas.js';
 import { BasicProject, JobToken, NoContent, paged, RELINKS_OWN, ScopeLink } from './responses.js';
 import { facts } from '../http/route-facts.js';
+import { sendNoContent } from '../http/no-content.js';
 import type { RouteDeps } from './deps.js';
 
 const CreateBody = Type.Object({
@@ -34,7 +35,7 @@ export default async function jobTokenRoutes(instance: FastifyInstance, { config
     { config: facts.remove, schema: { summary: 'End a job token now', tags: ['Job tokens'], ...RELINKS_OWN, params: TokenParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await jobTokens.endJobToken(request.ctx, request.params.id, request.params.token_id);
-      return reply.code(204).send(undefined as never); // 204: no body at all (the schema's null is for the document)
+      return sendNoContent(reply);
     },
   );
 
@@ -56,7 +57,7 @@ export default async function jobTokenRoutes(instance: FastifyInstance, { config
     { config: facts.remove, schema: { summary: 'Remove a project from the allowlist', tags: ['Job token scope'], params: ScopeEntryParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await scope.removeFromAllowlist(request.ctx, request.params.id, request.params.target_project_id);
-      return reply.code(204).send(undefined as never); // 204: no body at all (the schema's null is for the document)
+      return sendNoContent(reply);
     },
   );
 }

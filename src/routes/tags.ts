@@ -7,6 +7,7 @@ import * as protectedTags from '../services/protected-tags.js';
 import { ProjectParams } from './schemas.js';
 import { NoContent, paged, ProtectedTag, Tag, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
+import { sendNoContent } from '../http/no-content.js';
 import type { RouteDeps } from './deps.js';
 
 const ListQuery = Type.Object(paginationQuery);
@@ -40,7 +41,7 @@ export default async function tagRoutes(instance: FastifyInstance, { config }: R
     { config: facts.remove, schema: { summary: 'Delete a tag, and its release with its links (as GitLab)', tags: ['Tags'], params: TagParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await tags.deleteTag(request.ctx, request.params.id, request.params.name);
-      return reply.code(204).send(undefined as never); // 204: no body at all (the schema's null is for the document)
+      return sendNoContent(reply);
     },
   );
 
@@ -65,7 +66,7 @@ export default async function tagRoutes(instance: FastifyInstance, { config }: R
     { config: facts.remove, schema: { summary: 'Unprotect', tags: ['Protected tags'], params: TagParams, response: { 204: NoContent } } },
     async (request, reply) => {
       await protectedTags.unprotectTag(request.ctx, request.params.id, request.params.name);
-      return reply.code(204).send(undefined as never); // 204: no body at all (the schema's null is for the document)
+      return sendNoContent(reply);
     },
   );
 }
