@@ -9,7 +9,8 @@ import { findNamespace, namespaceAccess } from '../src/store/namespaces.js';
 import { findProjectWithAccess } from '../src/store/projects.js';
 import { findProjectRelease } from '../src/store/release-access.js';
 import { listAllProtectedTags } from '../src/store/protected-tags.js';
-import { findRelease, latestRelease, listReleases } from '../src/store/releases.js';
+import { listOrderedReleases } from '../src/store/release-lists.js';
+import { findRelease, latestRelease } from '../src/store/releases.js';
 import type { DB } from '../src/store/schema.js';
 import { findTag } from '../src/store/tags.js';
 import { findTokenByDigest } from '../src/store/tokens.js';
@@ -213,7 +214,7 @@ test('the uniqueness check of a new or changed link probes the unique indexes, n
 });
 
 test('a page of releases, newest first, their count, and the latest release', async () => {
-  await assertIndexed('release page', (db) => listReleases(db, projectId, page), { ordered: true });
+  await assertIndexed('release page', (db) => listOrderedReleases(db, [projectId], page), { ordered: true });
   await assertIndexed('latest release', (db) => latestRelease(db, projectId), { ordered: true });
 });
 

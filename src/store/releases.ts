@@ -2,7 +2,6 @@ import { sql, type Kysely } from 'kysely';
 import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
-import { rowsAndTotal, type Page } from './page.js';
 
 const releaseByTag = prepared((db, projectId: number, tagName: string) =>
   db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName),
@@ -21,21 +20,6 @@ export async function latestRelease(db: Kysely<DB>, projectId: number): Promise<
     .orderBy('id', 'desc')
     .limit(1)
     .executeTakeFirst();
-}
-
-export async function listReleases(db: Kysely<DB>, projectId: number, page: Page): Promise<{ rows: Release[]; total: number }> {
-  return rowsAndTotal(
-    db
-      .selectFrom('releases')
-      .selectAll()
-      .where('project_id', '=', projectId)
-      .orderBy('released_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(page.perPage)
-      .offset(page.offset)
-      .execute(),
-    db.selectFrom('releases').select(sql<string>`count(*)`.as('n')).where('project_id', '=', projectId).executeTakeFirstOrThrow(),
-  );
 }
 
 export async function insertRelease(db: Kysely<DB>, values: Insertable<ReleasesTable>): Promise<Release> {
