@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import { facts } from '../http/route-facts.js';
 import * as groupLists from '../services/group-lists.js';
 import * as projectLists from '../services/project-lists.js';
@@ -55,44 +55,24 @@ export default async function listRoutes(instance: FastifyInstance, { config }: 
   app.get(
     '/projects',
     { config: facts.read, schema: { summary: 'List the projects the caller may see (anonymous: public ones)', tags: ['Projects'], querystring: ProjectQuery, response: { 200: paged(ProjectOrBasic) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await projectLists.listProjects(request.ctx, request.query, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => projectLists.listProjects(request.ctx, request.query, page)),
   );
 
   app.get(
     '/groups',
     { config: facts.read, schema: { summary: 'List groups: anonymous sees public ones, a user their own (all_available: every visible one)', tags: ['Groups'], querystring: GroupQuery, response: { 200: paged(Group) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await groupLists.listGroups(request.ctx, request.query, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => groupLists.listGroups(request.ctx, request.query, page)),
   );
 
   app.get(
     '/groups/:id/projects',
     { config: facts.read, schema: { summary: "List a group's projects the caller may see", tags: ['Groups'], params: ProjectParams, querystring: GroupProjectQuery, response: { 200: paged(ProjectOrBasic) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await projectLists.listGroupProjects(request.ctx, request.params.id, request.query, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => projectLists.listGroupProjects(request.ctx, request.params.id, request.query, page)),
   );
 
   app.get(
     '/groups/:id/releases',
     { config: facts.read, schema: { summary: "List the releases of a group's projects and its subgroups', by released_at", tags: ['Releases'], params: ProjectParams, querystring: GroupReleaseQuery, response: { 200: paged(Type.Union([Release, BasicRelease])) } } },
-    async (request, reply) => {
-      const page = pageOf(request.query);
-      const { items, total } = await groupLists.listGroupReleases(request.ctx, request.params.id, request.query, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
-    },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => groupLists.listGroupReleases(request.ctx, request.params.id, request.query, page)),
   );
 }

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { pageOf, paginationQuery, setPageHeaders } from '../http/pagination.js';
+import { paginationQuery, sendPage } from '../http/pagination.js';
 import { facts } from '../http/route-facts.js';
 import * as milestones from '../services/milestones.js';
 import { Milestone, paged } from './responses.js';
@@ -45,10 +45,8 @@ export default async function milestoneRoutes(instance: FastifyInstance, { confi
     { config: facts.read, schema: { summary: 'List milestones, newest first', tags: ['Milestones'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Milestone) } } },
     async (request, reply) => {
       const { query } = request;
-      const page = pageOf(query);
-      const { items, total } = await milestones.listMilestones(request.ctx, request.params.id, { state: query.state, title: query.title, search: query.search, iids: query.iids ?? query['iids[]'] }, page);
-      setPageHeaders(request, reply, config.externalUrl, page, total);
-      return items;
+      const filter = { state: query.state, title: query.title, search: query.search, iids: query.iids ?? query['iids[]'] };
+      return sendPage(request, reply, config.externalUrl, (page) => milestones.listMilestones(request.ctx, request.params.id, filter, page));
     },
   );
 
