@@ -5,7 +5,7 @@ import { ApiError, routeNotFound } from './errors.js';
 import type { TokenResolver } from './http/auth.js';
 import bodies from './http/bodies.js';
 import pipeline from './http/pipeline.js';
-import { addAtLeastOneOf, schemaErrorFormatter } from './http/validation.js';
+import { addRelinksKeywords, schemaErrorFormatter } from './http/validation.js';
 import { loggerOptions, requestIdOf } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors } from './http/security.js';
 import { registerMetrics } from './http/metrics.js';
@@ -56,7 +56,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     clientErrorHandler,
     ajv: {
       customOptions: { allErrors: true, coerceTypes: 'array', useDefaults: true, removeAdditional: false },
-      plugins: [addAtLeastOneOf],
+      plugins: [addRelinksKeywords],
     },
     schemaErrorFormatter,
   });

@@ -68,6 +68,13 @@ before(async () => {
     .insertInto('release_links')
     .values(Array.from({ length: 300 }, (_, i) => ({ release_id: releaseId, name: `bulk-${i}`, url: `https://example.com/bulk-${i}`, filepath: `/bin/bulk-${i}`, link_type: 'other', created_at: '2024-01-01T00:00:00.000Z', updated_at: '2024-01-01T00:00:00.000Z' })))
     .execute();
+  // And other releases' links, many more, as in any real table: a release's links are a small part of it.
+  const others = await createRelease(server, projectId, 'v0.9');
+  const othersId = (await findRelease(store.db, projectId, others.tag_name))!.id;
+  await store.db
+    .insertInto('release_links')
+    .values(Array.from({ length: 2000 }, (_, i) => ({ release_id: othersId, name: `other-${i}`, url: `https://example.com/other-${i}`, filepath: null, link_type: 'other', created_at: '2024-01-01T00:00:00.000Z', updated_at: '2024-01-01T00:00:00.000Z' })))
+    .execute();
   if (store.dialect === 'postgres') await sql`analyze release_links`.execute(store.db);
   captureDb = capturing(store);
 });
@@ -204,6 +211,17 @@ test('link by id within its release, as the link requests look it up (with its p
 test('a page of links, newest first, and their count (past the last page too)', async () => {
   await assertIndexed('link page', (db) => links.listLinks(db, releaseId, page), { ordered: true });
   await assertIndexed('link page past the end', (db) => links.listLinks(db, releaseId, { page: 100, perPage: 20, offset: 1980 }), { ordered: true });
+});
+
+test('a page of links in the order given (link_order=given), and the links of a page of releases in that order', async () => {
+  await assertIndexed('link page, given order', (db) => links.listLinks(db, releaseId, page, 'given'), { ordered: true });
+  await assertIndexed('link page past the end, given order', (db) => links.listLinks(db, releaseId, { page: 100, perPage: 20, offset: 1980 }, 'given'), { ordered: true });
+  await assertIndexed('links of releases, given order', (db) => links.linksOfReleases(db, [releaseId, releaseId + 1], 'given'));
+});
+
+test('replacing a release\'s links: its links locked, the old ones deleted by id', async () => {
+  await assertIndexed('links of a release, locked', (db) => links.lockedLinksOf(db, releaseId));
+  await assertIndexed('links deleted', (db) => links.deleteLinks(db, [987654, 987655]));
 });
 
 test('the uniqueness check of a new or changed link probes the unique indexes, not the whole release', async () => {

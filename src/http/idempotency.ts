@@ -32,10 +32,15 @@ function paramsOf(request: FastifyRequest): unknown {
 }
 
 /** Answers a create with 201, or with the stored response of an earlier request with the same Idempotency-Key. */
-export async function sendCreated(request: FastifyRequest, reply: FastifyReply, create: (ctx: Ctx) => Promise<unknown>) {
+export function sendCreated(request: FastifyRequest, reply: FastifyReply, create: (ctx: Ctx) => Promise<unknown>) {
+  return sendIdempotent(request, reply, 201, create);
+}
+
+/** Answers a change with `status`, or replays an earlier request with the same Idempotency-Key (see sendCreated). */
+export async function sendIdempotent(request: FastifyRequest, reply: FastifyReply, status: number, change: (ctx: Ctx) => Promise<unknown>) {
   const key = idempotencyKeyOf(request);
   const scope = `${request.method} ${request.routeOptions.url}`;
-  const outcome = await idempotentCreate(request.ctx, key === null ? null : { key, scope, params: paramsOf(request) }, create);
+  const outcome = await idempotentCreate(request.ctx, key === null ? null : { key, scope, params: paramsOf(request) }, change, status);
   if (outcome.replayed) reply.header('idempotent-replayed', 'true');
   return reply.code(outcome.status).send(outcome.body);
 }

@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js';
 import type { Ajv, KeywordDefinition } from 'ajv';
 import { badParams } from '../errors.js';
+import { isDay, parseTime } from '../services/calendar.js';
 
 // Turns Ajv's schema errors into Grape's one-line messages, e.g. "name is missing, url is missing".
 
@@ -25,6 +26,9 @@ function messageFor(error: FastifySchemaValidationError): string {
       const fields = params.fields as string[];
       return `${fields.join(', ')} are missing, at least one parameter must be provided`;
     }
+    case 'mutuallyExclusive':
+      // Grape names the parameters given, then the route's own message.
+      return `${(params.fields as string[]).join(', ')} ${String(params.message)}`;
     default:
       return `${paramName(error.instancePath)} is invalid`;
   }
@@ -59,6 +63,39 @@ const atLeastOneOfKeyword: KeywordDefinition = {
 };
 
 export const addAtLeastOneOf = (ajv: Ajv) => ajv.addKeyword(atLeastOneOfKeyword);
+
+/** Grape's `mutually_exclusive ... message:`: `{ mutuallyExclusive: { fields: [...], message } }` on an object schema. */
+const mutuallyExclusiveKeyword: KeywordDefinition = {
+  keyword: 'mutuallyExclusive',
+  type: 'object',
+  schemaType: 'object',
+  errors: true,
+  validate: function check(rule: { fields: string[]; message: string }, data: Record<string, unknown>): boolean {
+    const given = rule.fields.filter((f) => data[f] !== undefined);
+    if (given.length < 2) return true;
+    (check as unknown as { errors: object[] }).errors = [
+      { keyword: 'mutuallyExclusive', instancePath: '', params: { fields: given, message: rule.message }, message: rule.message },
+    ];
+    return false;
+  },
+};
+
+// GitLab's Date and DateTime parameters, checked against the calendar (see services/calendar.ts).
+// An empty value passes: what it means (no filter, the default, no date) is the route's to say.
+export const DATE_FORMAT = 'gitlab-date';
+export const TIME_FORMAT = 'gitlab-date-time';
+
+/**
+ * Everything relinks adds to the request validator: Grape's at_least_one_of and mutually_exclusive,
+ * the date formats, and `x-relinks`, the mark on what GitLab does not have (an annotation only).
+ */
+export function addRelinksKeywords(ajv: Ajv): Ajv {
+  return addAtLeastOneOf(ajv)
+    .addKeyword(mutuallyExclusiveKeyword)
+    .addKeyword({ keyword: 'x-relinks', schemaType: 'boolean' })
+    .addFormat(DATE_FORMAT, { type: 'string', validate: (text: string) => text === '' || isDay(text) })
+    .addFormat(TIME_FORMAT, { type: 'string', validate: (text: string) => text === '' || parseTime(text) !== null });
+}
 
 // Blank values. Grape reads an empty string as nil for every type but String (Grape's
 // PrimitiveCoercer#treat_as_nil?): `?page=` is no page at all and an optional `parent_id=` is

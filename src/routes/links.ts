@@ -4,12 +4,12 @@ import { Type, type Static } from '@sinclair/typebox';
 import { sendCreated } from '../http/idempotency.js';
 import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as links from '../services/links.js';
-import { arrayOf, LinkBody, LinkParams, LinkType, ReleaseParams } from './schemas.js';
+import { arrayOf, LinkBody, LinkOrderParam, LinkParams, LinkType, ReleaseParams } from './schemas.js';
 import { idempotencyBusy, idempotencyReused, Link } from './responses.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './deps.js';
 
-const ListQuery = Type.Object(paginationQuery);
+const ListQuery = Type.Object({ ...paginationQuery, link_order: Type.Optional(LinkOrderParam) });
 
 const UpdateBody = Type.Object(
   {
@@ -30,8 +30,8 @@ export default async function linkRoutes(instance: FastifyInstance, { config }: 
 
   app.get(
     base,
-    { config: facts.jobRead, schema: { summary: "List a release's links", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
-    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => links.listLinks(request.ctx, request.params.id, request.params.tag_name, page)),
+    { config: facts.jobRead, schema: { summary: "List a release's links, newest first (relinks: link_order=given)", tags: ['Release links'], params: ReleaseParams, querystring: ListQuery, response: { 200: arrayOf(Link) } } },
+    async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => links.listLinks(request.ctx, request.params.id, request.params.tag_name, page, request.query.link_order)),
   );
 
   app.get(`${base}/:link_id`, { config: facts.jobRead, schema: { summary: 'Get a link', tags: ['Release links'], params: LinkParams, response: one } }, async (request) => {

@@ -8,7 +8,7 @@ import * as projectLists from '../services/project-lists.js';
 import { GROUP_ORDERS } from '../store/group-lists.js';
 import { PROJECT_ORDERS } from '../store/project-lists.js';
 import { BasicProject, Group, paged, Project, Release } from './responses.js';
-import { ProjectParams, StringEnum } from './schemas.js';
+import { LinkOrderParam, ProjectParams, StringEnum } from './schemas.js';
 import type { RouteDeps } from './deps.js';
 
 // The lists that span projects: GET /projects, GET /groups, a group's projects and releases.
@@ -37,7 +37,7 @@ const GroupQuery = Type.Object({
   order_by: Type.Optional(StringEnum(GROUP_ORDERS)),
   sort: Type.Optional(Sort),
 });
-const GroupReleaseQuery = Type.Object({ ...paginationQuery, sort: Type.Optional(Sort), simple: Type.Optional(Type.Boolean()) });
+const GroupReleaseQuery = Type.Object({ ...paginationQuery, sort: Type.Optional(Sort), simple: Type.Optional(Type.Boolean()), link_order: Type.Optional(LinkOrderParam) });
 
 /** `simple=true` answers GitLab's smaller entity; the full one comes first, so it is what a full object serializes as. */
 const ProjectOrBasic = Type.Union([Project, BasicProject]);
@@ -72,7 +72,7 @@ export default async function listRoutes(instance: FastifyInstance, { config }: 
 
   app.get(
     '/groups/:id/releases',
-    { config: facts.read, schema: { summary: "List the releases of a group's projects and its subgroups', by released_at", tags: ['Releases'], params: ProjectParams, querystring: GroupReleaseQuery, response: { 200: paged(Type.Union([Release, BasicRelease])) } } },
+    { config: facts.read, schema: { summary: "List the releases of a group's projects and its subgroups' projects, by released_at", tags: ['Releases'], params: ProjectParams, querystring: GroupReleaseQuery, response: { 200: paged(Type.Union([Release, BasicRelease])) } } },
     async (request, reply) => sendPage(request, reply, config.externalUrl, (page) => groupLists.listGroupReleases(request.ctx, request.params.id, request.query, page)),
   );
 }

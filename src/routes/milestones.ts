@@ -5,11 +5,13 @@ import { paginationQuery, sendPage } from '../http/pagination.js';
 import { facts } from '../http/route-facts.js';
 import * as milestones from '../services/milestones.js';
 import { Milestone, paged } from './responses.js';
-import { Id, ProjectParams, StringEnum } from './schemas.js';
+import { DateParam, DateTimeParam, Id, ProjectParams, StringEnum } from './schemas.js';
+import { timeParam } from '../services/calendar.js';
 import type { RouteDeps } from './deps.js';
 
-/** GitLab's Date parameters: YYYY-MM-DD, anything else "<name> is invalid". */
-const Day = Type.String({ pattern: '^\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])$' });
+// GitLab casts a date it cannot read (2024-02-30, "tomorrow") to no date at all; relinks refuses it
+// ("due_date is invalid") rather than drop it. An empty value is no date: on update, it clears one.
+const Day = DateParam('YYYY-MM-DD; empty for none');
 
 const CreateBody = Type.Object({
   title: Type.String(),
@@ -29,9 +31,11 @@ const UpdateBody = Type.Object(
 );
 const ListQuery = Type.Object({
   ...paginationQuery,
-  state: Type.Optional(StringEnum(['active', 'closed'] as const)),
+  state: Type.Optional(StringEnum(['active', 'closed', 'all'] as const)),
   title: Type.Optional(Type.String()),
   search: Type.Optional(Type.String()),
+  updated_before: Type.Optional(DateTimeParam('Milestones updated at or before this time (ISO 8601)')),
+  updated_after: Type.Optional(DateTimeParam('Milestones updated at or after this time (ISO 8601)')),
   iids: Type.Optional(Type.Array(Type.Integer())),
   // The query string is read without bracket nesting: clients' `iids[]=1&iids[]=2` arrive under this name.
   'iids[]': Type.Optional(Type.Array(Type.Integer())),
@@ -45,7 +49,14 @@ export default async function milestoneRoutes(instance: FastifyInstance, { confi
     { config: facts.read, schema: { summary: 'List milestones, newest first', tags: ['Milestones'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Milestone) } } },
     async (request, reply) => {
       const { query } = request;
-      const filter = { state: query.state, title: query.title, search: query.search, iids: query.iids ?? query['iids[]'] };
+      const filter = {
+        state: query.state === 'all' ? undefined : query.state,
+        title: query.title,
+        search: query.search,
+        iids: query.iids ?? query['iids[]'],
+        updatedBefore: timeParam('updated_before', query.updated_before),
+        updatedAfter: timeParam('updated_after', query.updated_after),
+      };
       return sendPage(request, reply, config.externalUrl, (page) => milestones.listMilestones(request.ctx, request.params.id, filter, page));
     },
   );

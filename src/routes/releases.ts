@@ -1,17 +1,14 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { Type, type Static } from '@sinclair/typebox';
-import { sendCreated } from '../http/idempotency.js';
+import { Type } from '@sinclair/typebox';
+import { sendCreated, sendIdempotent } from '../http/idempotency.js';
 import { paginationQuery, sendPage } from '../http/pagination.js';
 import * as releases from '../services/releases.js';
-import { LinkBody, ProjectParams, ReleaseParams, StringEnum } from './schemas.js';
-import { conflict, paged, Release, unprocessable } from './responses.js';
+import { DateTimeParam, LinkBody, LinkOrderParam, ProjectParams, ReleaseParams, StringEnum } from './schemas.js';
+import { conflict, idempotencyBusy, idempotencyReused, paged, Release, RELINKS_OWN, unprocessable } from './responses.js';
 import { facts } from '../http/route-facts.js';
-import { badParams } from '../errors.js';
+import { timeParam } from '../services/calendar.js';
 import type { RouteDeps } from './deps.js';
-
-/** ISO 8601, a date or a date and time (GitLab's DateTime parameters); anything else is "<name> is invalid". */
-const IsoTime = Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}([T ]\\d{2}:\\d{2}(:\\d{2}(\\.\\d+)?)?(Z|[+-]\\d{2}(:?\\d{2})?)?)?$' });
 
 const ListQuery = Type.Object({
   ...paginationQuery,
@@ -21,11 +18,20 @@ const ListQuery = Type.Object({
     description: '`semver` is relinks\' own: stable versions by semver precedence, then pre-releases, then tags that are no version',
   })),
   sort: Type.Optional(StringEnum(['asc', 'desc'] as const)),
-  updated_before: Type.Optional(IsoTime),
-  updated_after: Type.Optional(IsoTime),
+  updated_before: Type.Optional(DateTimeParam('Releases updated before this time (ISO 8601)')),
+  updated_after: Type.Optional(DateTimeParam('Releases updated after this time (ISO 8601)')),
   include_html_description: Type.Optional(Type.Boolean()),
+  link_order: Type.Optional(LinkOrderParam),
 });
-const ShowQuery = Type.Object({ include_html_description: Type.Optional(Type.Boolean()) });
+const ShowQuery = Type.Object({ include_html_description: Type.Optional(Type.Boolean()), link_order: Type.Optional(LinkOrderParam) });
+
+// GitLab takes milestones as titles or as ids, never both; each as a list or a comma-separated string.
+const milestoneParams = {
+  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Titles of the project\'s milestones (a list, or one comma-separated string); on update, [] removes them' })),
+  milestone_ids: Type.Optional(Type.Array(Type.String(), { description: 'Ids of the project\'s milestones (a list, or one comma-separated string); on update, [] removes them' })),
+};
+const exclusiveMilestones = { mutuallyExclusive: { fields: ['milestones', 'milestone_ids'], message: 'Cannot specify milestones and milestone_ids at the same time' } };
+const ReleasedAt = DateTimeParam('When the release is (was) out, ISO 8601; by default when it is created');
 
 const CreateBody = Type.Object({
   tag_name: Type.String(),
@@ -33,25 +39,23 @@ const CreateBody = Type.Object({
   description: Type.Optional(Type.String()),
   ref: Type.Optional(Type.String()),
   tag_message: Type.Optional(Type.String()),
-  released_at: Type.Optional(Type.String()),
+  released_at: Type.Optional(ReleasedAt),
   assets: Type.Optional(Type.Object({ links: Type.Optional(Type.Array(LinkBody)) })),
-  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Titles of the project\'s milestones' })),
-});
+  ...milestoneParams,
+  link_order: Type.Optional(LinkOrderParam),
+}, exclusiveMilestones);
 
 const UpdateBody = Type.Object({
   name: Type.Optional(Type.String()),
   description: Type.Optional(Type.String()),
-  released_at: Type.Optional(Type.String()),
-  milestones: Type.Optional(Type.Array(Type.String(), { description: 'Replaces the milestones; [] removes them' })),
-});
-
-/** The schema checked the form, not the calendar (2024-02-31); stored times are UTC ISO strings, so compare in that form. */
-export function isoParam(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const time = new Date(value.replace(' ', 'T'));
-  if (Number.isNaN(time.getTime())) throw badParams(`${name} is invalid`);
-  return time.toISOString();
-}
+  released_at: Type.Optional(ReleasedAt),
+  ...milestoneParams,
+  assets: Type.Optional(Type.Object(
+    { links: Type.Optional(Type.Array(LinkBody)) },
+    { ...RELINKS_OWN, description: "relinks' own: the release's links become exactly these, in this order, in one transaction; [] removes them all" },
+  )),
+  link_order: Type.Optional(LinkOrderParam),
+}, exclusiveMilestones);
 
 export default async function releaseRoutes(instance: FastifyInstance, { config }: RouteDeps) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -60,8 +64,9 @@ export default async function releaseRoutes(instance: FastifyInstance, { config 
     { config: facts.jobRead, schema: { summary: 'List releases, newest first', tags: ['Releases'], params: ProjectParams, querystring: ListQuery, response: { 200: paged(Release) } } },
     async (request, reply) => {
       const { query } = request;
-      const order = { orderBy: query.order_by, sort: query.sort, updatedBefore: isoParam('updated_before', query.updated_before), updatedAfter: isoParam('updated_after', query.updated_after) };
-      return sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page, order, { includeHtml: query.include_html_description }));
+      const order = { orderBy: query.order_by, sort: query.sort, updatedBefore: timeParam('updated_before', query.updated_before), updatedAfter: timeParam('updated_after', query.updated_after) };
+      const options = { includeHtml: query.include_html_description, linkOrder: query.link_order };
+      return sendPage(request, reply, config.externalUrl, (page) => releases.listReleases(request.ctx, request.params.id, page, order, options));
     },
   );
 
@@ -85,13 +90,22 @@ export default async function releaseRoutes(instance: FastifyInstance, { config 
   );
 
   app.get('/projects/:id/releases/:tag_name', { config: facts.jobRead, schema: { summary: 'Get a release', tags: ['Releases'], params: ReleaseParams, querystring: ShowQuery, response: { 200: Release } } }, async (request) =>
-    releases.getRelease(request.ctx, request.params.id, request.params.tag_name, { includeHtml: request.query.include_html_description }),
+    releases.getRelease(request.ctx, request.params.id, request.params.tag_name, { includeHtml: request.query.include_html_description, linkOrder: request.query.link_order }),
   );
 
   app.put(
     '/projects/:id/releases/:tag_name',
-    { config: facts.releaseWrite, schema: { summary: 'Update a release', tags: ['Releases'], params: ReleaseParams, body: UpdateBody, response: { 200: Release } } },
-    async (request) => releases.updateRelease(request.ctx, request.params.id, request.params.tag_name, request.body),
+    {
+      config: facts.releaseWrite,
+      schema: {
+        summary: 'Update a release (relinks: assets[links] replaces its links)',
+        tags: ['Releases'],
+        params: ReleaseParams,
+        body: UpdateBody,
+        response: { 200: Release, 409: idempotencyBusy, 422: idempotencyReused },
+      },
+    },
+    async (request, reply) => sendIdempotent(request, reply, 200, (ctx) => releases.updateRelease(ctx, request.params.id, request.params.tag_name, request.body)),
   );
 
   app.delete('/projects/:id/releases/:tag_name', { config: facts.releaseRemove, schema: { summary: 'Delete a release and its links (200 with the release)', tags: ['Releases'], params: ReleaseParams, response: { 200: Release } } }, async (request) =>

@@ -5,6 +5,7 @@ import { listGroups as listGroupRows, type GROUP_ORDERS } from '../store/group-l
 import { projectIds, projectPaths } from '../store/project-lists.js';
 import { basicReleaseEntity } from '../entities/release.js';
 import { listOrderedReleases } from '../store/release-lists.js';
+import type { LinkOrder } from '../store/links.js';
 import type { Ctx } from './context.js';
 import { listerOf, visibleGroup } from './project-lists.js';
 import { presentReleases } from './release-json.js';
@@ -40,7 +41,7 @@ export async function listGroups(ctx: Ctx, query: GroupListQuery, page: Page) {
  * GET /groups/:id/releases: GitLab's GroupReleasesFinder, the releases of the group's projects and
  * its subgroups' that the caller may read, by released_at. `simple` is BasicReleaseDetails.
  */
-export async function listGroupReleases(ctx: Ctx, groupRef: string, query: { sort?: 'asc' | 'desc'; simple?: boolean }, page: Page) {
+export async function listGroupReleases(ctx: Ctx, groupRef: string, query: { sort?: 'asc' | 'desc'; simple?: boolean; link_order?: LinkOrder }, page: Page) {
   const group = await visibleGroup(ctx, groupRef);
   const ids = await projectIds(ctx.db, { ...listerOf(ctx.actor), group, subgroups: true });
   const { rows, total } = await listOrderedReleases(ctx.db, ids, page, { orderBy: 'released_at', sort: query.sort });
@@ -49,5 +50,6 @@ export async function listGroupReleases(ctx: Ctx, groupRef: string, query: { sor
   }
   const projects = await projectPaths(ctx.db, [...new Set(rows.map((r) => r.project_id))]);
   const byId = new Map(projects.map((p) => [p.id, p]));
-  return { items: await presentReleases(ctx, rows.map((release) => ({ release, project: byId.get(release.project_id)! }))), total };
+  const json = await presentReleases(ctx, rows.map((release) => ({ release, project: byId.get(release.project_id)! })), { linkOrder: query.link_order });
+  return { items: json, total };
 }

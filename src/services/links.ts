@@ -46,9 +46,9 @@ async function raceError(ctx: Ctx, releaseId: number, fields: LinkFields, error:
   return error;
 }
 
-export async function listLinks(ctx: Ctx, projectRef: string, tagName: string, page: Page) {
+export async function listLinks(ctx: Ctx, projectRef: string, tagName: string, page: Page, order?: links.LinkOrder) {
   const access = await readableRelease(ctx, projectRef, tagName);
-  const { rows, total } = await links.listLinks(ctx.db, access.release.id, page);
+  const { rows, total } = await links.listLinks(ctx.db, access.release.id, page, order);
   const lc = contextOf(ctx, access);
   return { items: rows.map((l) => linkEntity(l, lc)), total };
 }

@@ -28,7 +28,8 @@ const failed = (action: 'create' | 'update', errors: FieldErrors) => {
 function fieldErrors(m: { title: string; due_date: string | null; start_date: string | null }): FieldErrors {
   const errors: FieldErrors = {};
   if (m.title.trim() === '') errors.title = ["can't be blank"];
-  if (m.start_date && m.due_date && m.due_date < m.start_date) errors.due_date = ['must be greater than start date'];
+  // GitLab's Timebox: a due date on the start date is refused too.
+  if (m.start_date && m.due_date && m.due_date <= m.start_date) errors.due_date = ['must be greater than start date'];
   return errors;
 }
 
@@ -55,7 +56,8 @@ async function existing(ctx: Ctx, view: ProjectView, id: number): Promise<Milest
 
 export async function createMilestone(ctx: Ctx, projectRef: string, input: MilestoneInput & { title: string }) {
   const view = await writable(ctx, projectRef);
-  const values = { title: input.title, due_date: input.due_date ?? null, start_date: input.start_date ?? null };
+  // An empty date is none (the schema has refused any that is no day).
+  const values = { title: input.title, due_date: input.due_date || null, start_date: input.start_date || null };
   const errors = fieldErrors(values);
   if (Object.keys(errors).length) throw failed('create', errors);
   const taken = failed('create', { title: ['has already been taken'] });
@@ -89,8 +91,9 @@ export async function updateMilestone(ctx: Ctx, projectRef: string, id: number, 
   const values = {
     title: input.title ?? before.title,
     description: input.description ?? before.description,
-    due_date: input.due_date ?? before.due_date,
-    start_date: input.start_date ?? before.start_date,
+    // An empty date clears it, as GitLab stores an empty date as none.
+    due_date: input.due_date === undefined ? before.due_date : input.due_date || null,
+    start_date: input.start_date === undefined ? before.start_date : input.start_date || null,
     state: input.state_event === 'close' ? 'closed' as const : input.state_event === 'activate' ? 'active' as const : before.state,
   };
   const errors = fieldErrors(values);
@@ -105,13 +108,4 @@ export async function updateMilestone(ctx: Ctx, projectRef: string, id: number, 
     if (isUniqueViolation(error)) throw taken;
     throw error;
   }
-}
-
-/** The project's milestones of these titles, or GitLab's 400 naming the ones it lacks. */
-export async function milestonesNamed(ctx: Ctx, projectId: number, titles: string[]): Promise<Milestone[]> {
-  const unique = [...new Set(titles)];
-  const found = await store.milestonesByTitles(ctx.db, projectId, unique);
-  const missing = unique.filter((t) => !found.some((m) => m.title === t));
-  if (missing.length) throw new ApiError(400, { message: `Milestone(s) not found: ${missing.join(', ')}` });
-  return found;
 }

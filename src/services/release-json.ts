@@ -3,7 +3,7 @@ import { milestoneWithStatsEntity } from '../entities/milestone.js';
 import { projectWebUrl } from '../entities/link.js';
 import { milestonesOfReleases } from '../store/milestones.js';
 import type { MilestoneJson } from '../entities/milestone.js';
-import { linksOfReleases } from '../store/links.js';
+import { linksOfReleases, type LinkOrder } from '../store/links.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
 import { findTag } from '../store/tags.js';
 import { findUser } from '../store/users.js';
@@ -18,11 +18,13 @@ export interface ReleaseRow {
 export interface PresentOptions {
   /** GitLab's `include_html_description`: adds `description_html`. */
   includeHtml?: boolean;
+  /** relinks' `link_order`: GitLab's newest-first order unless `given` is asked for. */
+  linkOrder?: LinkOrder;
 }
 
 /** The JSON of releases, of one project or several (a group's), with batched reads for links and authors. */
 export async function presentReleases(ctx: Ctx, rows: ReleaseRow[], options: PresentOptions = {}) {
-  const links = await linksOfReleases(ctx.db, rows.map((r) => r.release.id));
+  const links = await linksOfReleases(ctx.db, rows.map((r) => r.release.id), options.linkOrder);
   const byRelease = new Map<number, ReleaseLink[]>();
   for (const l of links) byRelease.set(l.release_id, [...(byRelease.get(l.release_id) ?? []), l]);
   const authorIds = [...new Set(rows.map((r) => r.release.author_id).filter((id): id is number => id !== null))];

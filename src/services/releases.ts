@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ApiError, badParams, conflict, forbidden, notFound, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
+import { ApiError, conflict, forbidden, notFoundPlain, unprocessable, type FieldErrors } from '../errors.js';
 import type { Page } from '../store/page.js';
 import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
@@ -16,7 +16,10 @@ import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
 import { presentReleases, type PresentOptions } from './release-json.js';
-import { milestonesNamed } from './milestones.js';
+import { milestonesAsked, type MilestoneParams } from './release-milestones.js';
+import { timeParam } from './calendar.js';
+import { replaceLinks } from './link-replace.js';
+import type { LinkOrder } from '../store/links.js';
 import { setReleaseMilestones } from '../store/milestones.js';
 import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
@@ -55,7 +58,7 @@ export interface LinkInput {
   link_type?: string;
 }
 
-export interface CreateReleaseInput {
+export interface CreateReleaseInput extends MilestoneParams {
   tag_name: string;
   name?: string;
   description?: string;
@@ -63,8 +66,8 @@ export interface CreateReleaseInput {
   tag_message?: string;
   released_at?: string;
   assets?: { links?: LinkInput[] };
-  /** Titles of the project's milestones. */
-  milestones?: string[];
+  /** relinks' own: the order of the links in the answer. */
+  link_order?: LinkOrder;
 }
 
 /** Checks the release's inline links against each other, with errors named like GitLab's nested ones. */
@@ -103,11 +106,6 @@ function validationFailed(errors: FieldErrors) {
   return new ApiError(400, { message: `Validation failed: ${messages.join(', ')}` });
 }
 
-export const isoTime = (value: string): string | null => {
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
-};
-
 /** A stand-in commit id for a tag: relinks keeps no repository, so the id is derived from the ref. */
 export const targetFor = (projectId: number, ref: string) =>
   /^[0-9a-f]{40}$/.test(ref) ? ref : createHash('sha1').update(`${projectId}:${ref}`).digest('hex');
@@ -117,8 +115,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   if (!canReadReleases(ctx.actor, view)) throw forbidden();
   await assertCanChangeRelease(ctx, view, input.tag_name);
 
-  const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : now();
-  if (releasedAt === null) throw badParams('released_at is invalid');
+  const releasedAt = timeParam('released_at', input.released_at) ?? now();
   const links = input.assets?.links ?? [];
   const errors = inlineLinkErrors(links);
   if (Object.keys(errors).length) throw validationFailed(errors);
@@ -129,7 +126,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   // A CI job's tag (pushed to the real repository, unseen here) is created at the job's commit.
   const ref = input.ref || jobRefFor(ctx.actor, projectId);
   // GitLab's order: an unknown milestone is refused before the tag is looked at.
-  const milestones = await milestonesNamed(ctx, projectId, input.milestones ?? []);
+  const milestones = (await milestonesAsked(ctx, projectId, input)) ?? [];
   if (!existingTag && !ref) throw unprocessable('Ref is not specified');
 
   const at = now();
@@ -162,7 +159,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
       }
       await auditRelease(trx, ctx, projectId, 'created', null, await releaseSnapshot(trx, release));
       // Built inside the transaction, so an Idempotency-Key can store this response with the release.
-      const json = (await present({ ...ctx, db: trx }, view, [release]))[0];
+      const json = (await present({ ...ctx, db: trx }, view, [release], { linkOrder: input.link_order }))[0];
       await rememberResponse(trx, ctx, 201, json);
       return json;
     });
@@ -173,35 +170,49 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   }
 }
 
-export interface UpdateReleaseInput {
+export interface UpdateReleaseInput extends MilestoneParams {
   name?: string;
   description?: string;
   released_at?: string;
-  /** Replaces the release's milestones; `[]` removes them all. */
-  milestones?: string[];
+  /** relinks' own: the release's links become exactly these (see link-replace.ts). */
+  assets?: { links?: LinkInput[] };
+  link_order?: LinkOrder;
 }
+
+/** GitLab's "params is empty": an update must name something to change (link_order only shapes the answer). */
+const UPDATABLE = ['name', 'description', 'released_at', 'milestones', 'milestone_ids', 'assets'] as const;
 
 export async function updateRelease(ctx: Ctx, projectRef: string, tagName: string, input: UpdateReleaseInput) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
-  const releasedAt = input.released_at !== undefined ? isoTime(input.released_at) : release.released_at;
-  if (releasedAt === null) throw badParams('released_at is invalid');
-  const milestones = input.milestones && (await milestonesNamed(ctx, view.project.id, input.milestones));
-  const updated = await ctx.write(async (trx) => {
+  if (UPDATABLE.every((name) => input[name] === undefined)) throw new ApiError(400, { message: 'params is empty' });
+  const releasedAt = timeParam('released_at', input.released_at);
+  const milestones = await milestonesAsked(ctx, view.project.id, input);
+  const links = input.assets?.links;
+  if (links) {
+    const errors = inlineLinkErrors(links);
+    if (Object.keys(errors).length) throw validationFailed(errors);
+  }
+  return ctx.write(async (trx) => {
     // Deleted since we looked it up: 404, not a failed UPDATE.
     const before = await releases.lockedRelease(trx, release.id);
     if (!before) throw notFoundPlain();
     const beforeSnapshot = await releaseSnapshot(trx, before);
+    const at = now();
     const row = await releases.updateRelease(trx, release.id, {
       name: input.name ?? before.name,
       description: input.description ?? before.description,
-      released_at: releasedAt,
-      updated_at: now(),
+      released_at: releasedAt ?? before.released_at,
+      updated_at: at,
     });
     if (milestones) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
+    if (links) await replaceLinks(trx, release.id, links, at);
+    // One event, whose before and after list the links, as a create's and a delete's do.
     await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
-    return row;
+    // Built inside the transaction, so an Idempotency-Key can store this response with the change.
+    const json = (await present({ ...ctx, db: trx }, view, [row], { linkOrder: input.link_order }))[0];
+    await rememberResponse(trx, ctx, 200, json);
+    return json;
   });
-  return (await present(ctx, view, [updated]))[0];
 }
 
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {

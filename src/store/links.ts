@@ -8,6 +8,13 @@ import { prepared } from './prepared.js';
 /** What a link's JSON is made of: a page reads only these (fewer columns, less to convert per row). */
 export type LinkRow = Pick<ReleaseLink, 'id' | 'name' | 'url' | 'filepath' | 'link_type'>;
 
+/**
+ * `newest_first` is GitLab's order of a release's links (its `sorted` scope: newest created first);
+ * `given`, relinks' own, is the order they were given in: a release's inline links in their array's
+ * order, then each link added since, which is the order of their ids.
+ */
+export type LinkOrder = 'newest_first' | 'given';
+
 const linkPage = prepared((db, releaseId: number, limit: number, offset: number) =>
   db
     .selectFrom('release_links')
@@ -16,6 +23,17 @@ const linkPage = prepared((db, releaseId: number, limit: number, offset: number)
     .where('release_id', '=', releaseId)
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
+    .limit(limit)
+    .offset(offset),
+);
+
+const linkPageGiven = prepared((db, releaseId: number, limit: number, offset: number) =>
+  db
+    .selectFrom('release_links')
+    .select(['id', 'name', 'url', 'filepath', 'link_type'])
+    .select((eb) => eb.selectFrom('release_links as c').select(sql<string>`count(*)`.as('n')).where('c.release_id', '=', releaseId).as('__total'))
+    .where('release_id', '=', releaseId)
+    .orderBy('id', 'asc')
     .limit(limit)
     .offset(offset),
 );
@@ -30,22 +48,20 @@ export async function countLinks(db: Kysely<DB>, releaseId: number): Promise<num
   return Number(count.n);
 }
 
-export async function listLinks(db: Kysely<DB>, releaseId: number, page: Page): Promise<{ rows: LinkRow[]; total: number }> {
-  const found = await linkPage(db, releaseId, page.perPage, page.offset);
+export async function listLinks(db: Kysely<DB>, releaseId: number, page: Page, order: LinkOrder = 'newest_first'): Promise<{ rows: LinkRow[]; total: number }> {
+  const found = await (order === 'given' ? linkPageGiven : linkPage)(db, releaseId, page.perPage, page.offset);
   if (found.length === 0) return { rows: [], total: await countLinks(db, releaseId) };
   return { rows: found.map(({ __total, ...link }) => link), total: Number(found[0].__total) };
 }
 
-/** Links of many releases at once, newest first, for release lists. */
-export async function linksOfReleases(db: Kysely<DB>, releaseIds: number[]): Promise<ReleaseLink[]> {
+/** Links of many releases at once, for release lists: each release's links in `order`. */
+export async function linksOfReleases(db: Kysely<DB>, releaseIds: number[], order: LinkOrder = 'newest_first'): Promise<ReleaseLink[]> {
   if (releaseIds.length === 0) return [];
-  return db
-    .selectFrom('release_links')
-    .selectAll()
-    .where('release_id', 'in', releaseIds)
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .execute();
+  const query = db.selectFrom('release_links').selectAll().where('release_id', 'in', releaseIds);
+  // By release, then id: each release's links are read in order from the (release_id, id) index,
+  // where id alone would walk the whole primary key.
+  const ordered = order === 'given' ? query.orderBy('release_id').orderBy('id') : query.orderBy('created_at', 'desc').orderBy('id', 'desc');
+  return ordered.execute();
 }
 
 export async function findLinkByFilepath(db: Kysely<DB>, releaseId: number, filepath: string): Promise<ReleaseLink | undefined> {
@@ -101,6 +117,21 @@ export async function updateLink(db: Kysely<DB>, id: number, values: ReleaseLink
 
 export async function lockedLink(trx: Kysely<DB>, id: number): Promise<ReleaseLink | undefined> {
   return trx.updateTable('release_links').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** All links of a release, locked until the transaction ends (see lockedLink), in the order they were given. */
+export async function lockedLinksOf(trx: Kysely<DB>, releaseId: number): Promise<ReleaseLink[]> {
+  const rows = await trx
+    .updateTable('release_links')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('release_id', '=', releaseId)
+    .returningAll()
+    .execute();
+  return rows.sort((a, b) => a.id - b.id);
+}
+
+export async function deleteLinks(db: Kysely<DB>, ids: number[]): Promise<void> {
+  if (ids.length) await db.deleteFrom('release_links').where('id', 'in', ids).execute();
 }
 
 const deleteLinkRow = prepared((db, id: number) => db.deleteFrom('release_links').where('id', '=', id));

@@ -8,6 +8,9 @@ export interface MilestoneFilter {
   title?: string;
   search?: string;
   iids?: number[];
+  /** ISO times, inclusive as GitLab's UpdatedAtFilterable compares. */
+  updatedBefore?: string;
+  updatedAfter?: string;
 }
 
 /** The next iid is the project's highest plus one, read in the transaction that inserts. */
@@ -30,12 +33,14 @@ export async function updateMilestone(db: Kysely<DB>, id: number, values: Update
   return db.updateTable('milestones').set(values).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
 }
 
-/** GitLab's list: newest first (id descending), filtered by state, exact title, search in title or description, iids. */
+/** GitLab's list: newest first (id descending), filtered by state, exact title, search in title or description, iids, update time. */
 export async function listMilestones(db: Kysely<DB>, projectId: number, f: MilestoneFilter, page: Page): Promise<{ rows: Milestone[]; total: number }> {
   let q = db.selectFrom('milestones').where('project_id', '=', projectId);
   if (f.state) q = q.where('state', '=', f.state);
   if (f.title !== undefined) q = q.where('title', '=', f.title);
   if (f.iids?.length) q = q.where('iid', 'in', f.iids.filter((n) => n <= 2147483647));
+  if (f.updatedBefore) q = q.where('updated_at', '<=', f.updatedBefore);
+  if (f.updatedAfter) q = q.where('updated_at', '>=', f.updatedAfter);
   if (f.search) {
     const term = `%${f.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where(sql<boolean>`(lower(title) like ${term} escape '\\' or lower(description) like ${term} escape '\\')`);
@@ -50,6 +55,11 @@ export async function listMilestones(db: Kysely<DB>, projectId: number, f: Miles
 export async function milestonesByTitles(db: Kysely<DB>, projectId: number, titles: string[]): Promise<Milestone[]> {
   if (titles.length === 0) return [];
   return db.selectFrom('milestones').selectAll().where('project_id', '=', projectId).where('title', 'in', titles).execute();
+}
+
+export async function milestonesByIds(db: Kysely<DB>, projectId: number, ids: number[]): Promise<Milestone[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('milestones').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).execute();
 }
 
 export async function setReleaseMilestones(db: Kysely<DB>, releaseId: number, milestoneIds: number[]): Promise<void> {
