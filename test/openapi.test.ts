@@ -87,6 +87,18 @@ describe('the document', () => {
     const links = operation('POST', '/api/v4/projects/:id/releases/:tag_name/assets/links')!;
     assert.equal(links.responses['422']['x-relinks'], undefined, 'the mark sits on the schema, not the response');
     assert.equal(links.responses['422'].content['application/json'].schema['x-relinks'], true);
+    // Within GitLab's routes: link_order, and a release update's assets and Idempotency-Key errors.
+    for (const [method, url] of [['GET', '/api/v4/projects/:id/releases'], ['GET', '/api/v4/projects/:id/releases/:tag_name'], ['GET', '/api/v4/projects/:id/releases/:tag_name/assets/links'], ['GET', '/api/v4/groups/:id/releases']]) {
+      const params = (operation(method, url) as unknown as { parameters: Array<{ name: string; schema: Record<string, unknown> }> }).parameters;
+      assert.equal(params.find((p) => p.name === 'link_order')?.schema['x-relinks'], true, `${method} ${url}`);
+      assert.equal(params.find((p) => p.name === 'sort')?.schema['x-relinks'], undefined, `${method} ${url}`);
+    }
+    const update = operation('PUT', '/api/v4/projects/:id/releases/:tag_name') as unknown as { requestBody: { content: Record<string, { schema: { properties: Record<string, Record<string, unknown>> } }> }; responses: Record<string, any> };
+    const body = update.requestBody.content['application/json'].schema.properties;
+    assert.equal(body.assets['x-relinks'], true);
+    assert.equal(body.link_order['x-relinks'], true);
+    assert.equal(body.milestones['x-relinks'], undefined);
+    assert.equal(update.responses['422'].content['application/json'].schema['x-relinks'], true);
     const audit = operation('GET', '/api/v4/projects/:id/audit_events')!.responses['200'].content['application/json'].schema;
     assert.equal(audit.items.$ref, '#/components/schemas/AuditEvent');
     const details = doc.components.schemas.AuditEvent.properties.details.properties;
@@ -249,7 +261,11 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/releases', [200, () => get(`${P()}/releases`)], [401, () => get(`${P()}/releases`, 'wrong-token')]);
     flow('POST /api/v4/projects/:id/releases', [201, () => send('POST', `${P()}/releases`, { tag_name: 'v3', ref: 'main' })], [409, () => send('POST', `${P()}/releases`, { tag_name: 'v1' })], [422, () => send('POST', `${P()}/releases`, { tag_name: 'v9' })]);
     flow('GET /api/v4/projects/:id/releases/:tag_name', [200, () => get(`${P()}/releases/v1`)], [404, () => get(`${P()}/releases/nope`, developer.token)]);
-    flow('PUT /api/v4/projects/:id/releases/:tag_name', [200, () => send('PUT', `${P()}/releases/v2`, { description: 'notes' })], [403, () => send('PUT', `${P()}/releases/v2`, { description: 'x' }, readOnly.token)]);
+    flow('PUT /api/v4/projects/:id/releases/:tag_name',
+      [200, () => ({ ...send('PUT', `${P()}/releases/v2`, { description: 'notes', assets: { links: [{ name: 'only', url: 'https://example.com/only' }] } }), headers: { 'idempotency-key': 'put1' } })],
+      [403, () => send('PUT', `${P()}/releases/v2`, { description: 'x' }, readOnly.token)],
+      [400, () => send('PUT', `${P()}/releases/v2`, {})],
+      [422, () => ({ ...send('PUT', `${P()}/releases/v2`, { description: 'other' }), headers: { 'idempotency-key': 'put1' } })]);
     flow('DELETE /api/v4/projects/:id/releases/:tag_name', [200, () => send('DELETE', `${P()}/releases/gone`)], [404, () => send('DELETE', `${P()}/releases/gone`)]);
 
     flow('POST /api/v4/projects', [201, () => send('POST', '/api/v4/projects', { name: `made${process.pid}` })], [400, () => send('POST', '/api/v4/projects', {})], [404, () => send('POST', '/api/v4/projects', { name: 'n', namespace_id: 987654 })]);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import qs from 'qs';
 import { sql, type Kysely } from 'kysely';
 import { Ajv } from 'ajv';
-import { addAtLeastOneOf } from '../../src/http/validation.js';
+import { addRelinksKeywords } from '../../src/http/validation.js';
 import type { RouteEntry } from '../../src/http/route-list.js';
 import type { RawRequest, RawResponse } from './raw-http.js';
 
@@ -10,6 +10,9 @@ import type { RawRequest, RawResponse } from './raw-http.js';
 // and the row accounting that proves a refused request wrote nothing.
 
 /** The statuses GitLab documents for its API; anything else (5xx above all) is a bug. */
+/** A release's most links (services/link-rules.ts). */
+const MAX_LINKS = 1000;
+
 export const DOCUMENTED_STATUSES = new Set([200, 201, 202, 204, 302, 400, 401, 403, 404, 409, 413, 415, 422, 429]);
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +116,13 @@ function cleanString(field: string, pools: Pools): fc.Arbitrary<string> | undefi
       return fc.date({ min: new Date('2000-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString());
     case 'expires_at':
       return fc.constant(new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10));
+    case 'due_date':
+    case 'start_date':
+      return fc.date({ min: new Date('2000-01-01'), max: new Date('2030-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10));
+    case 'milestones':
+    case 'milestone_ids':
+      // The fixtures have no milestones: an empty item is an empty list, which every release takes.
+      return fc.constant('');
     case 'password':
       return fc.constant('secret-password');
     case 'scopes':
@@ -146,8 +156,16 @@ function fieldString(field: string, pools: Pools, clean = false): fc.Arbitrary<s
     case 'expires_at':
       return fc.oneof(
         fc.date({ min: new Date('1970-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => (field === 'expires_at' ? d.toISOString().slice(0, 10) : d.toISOString())),
-        fc.constantFrom('2020-13-45', '9999-99-99', 'yesterday', '+275760-09-13T00:00:00.000Z', '0000-00-00', '2019-03-15T08:00:00Z'),
+        fc.constantFrom('2020-13-45', '9999-99-99', 'yesterday', '+275760-09-13T00:00:00.000Z', '0000-00-00', '2019-03-15T08:00:00Z',
+          '2024-02-30', '2023-02-29T10:00:00Z', '2024-02-29T24:00:00Z', '2024-01-01T24:00:01Z', '2024-01-01T10:00:00+25:00', '0000-01-01T00:00:00+01:00', ''),
       );
+    case 'due_date':
+    case 'start_date':
+      return fc.constantFrom('2024-02-29', '2024-02-30', '2023-02-29', '2024-13-01', '', 'tomorrow', '2030-01-01T00:00:00Z');
+    case 'milestones':
+      return fc.constantFrom('', 'v1', 'a,b', ' , ', ',,,', 'x'.repeat(300));
+    case 'milestone_ids':
+      return fc.constantFrom('', '1', '1,2', '0', '-1', 'abc', '99999999999999999999', '1_000', ' 7 ');
     case 'email':
       return slug.map((s) => `${s}@example.com`);
     case 'username':
@@ -203,6 +221,7 @@ interface JsonSchema {
   items?: JsonSchema;
   anyOf?: JsonSchema[];
   enum?: unknown[];
+  mutuallyExclusive?: { fields: string[] };
 }
 
 /** Values for a route's body schema: mostly valid, sometimes wrong types, missing or extra fields. */
@@ -220,7 +239,9 @@ function fromSchema(schema: JsonSchema, field: string, pools: Pools, clean: bool
         const model: Record<string, fc.Arbitrary<unknown>> = {};
         for (const [key, sub] of Object.entries(props)) model[key] = fromSchema(sub, key, pools, clean, depth + 1);
         const required = (schema.required ?? []).filter((k) => k in model);
-        if (clean) return fc.record(model, { requiredKeys: required });
+        // A well-formed request gives at most one of parameters that exclude each other.
+        const [, ...excluded] = schema.mutuallyExclusive?.fields ?? [];
+        if (clean) return fc.record(model, { requiredKeys: required }).map((v) => { const r: Record<string, unknown> = { ...v }; for (const f of excluded) delete r[f]; return r; });
         return fc.oneof(
           { weight: 9, arbitrary: fc.record(model, { requiredKeys: required }) },
           { weight: 1, arbitrary: fc.record(model, { requiredKeys: [] }) },
@@ -474,6 +495,7 @@ const QUERY_KEYS = [
   'page', 'per_page', 'private_token', 'job_token', 'name', 'url', 'tag_name', 'ref', 'sort', 'order_by', 'link_type',
   'filepath', 'direct_asset_path', 'scopes', 'access_level', 'user_id', 'visibility', 'page[]', 'per_page[x]', '__proto__',
   'constructor[prototype][x]', 'a[b][c][d][e][f][g]', 'assets[links][0][name]', 'released_at', 'id', 'release_id', 'created_at',
+  'link_order', 'milestones', 'milestone_ids', 'milestones[]', 'updated_before', 'updated_after', 'include_html_description', 'state',
 ];
 
 function queryArb(pools: Pools): fc.Arbitrary<string> {
@@ -684,6 +706,10 @@ export function effectOf(target: string, method: string, res: RawResponse): Delt
       return { protected_tags: exact(-1) };
     case 'POST /api/v4/projects/:id/releases':
       return { releases: exact(1), tags: [0, 1], release_links: exact(body?.assets?.links?.length ?? 0) };
+    case 'PUT /api/v4/projects/:id/releases/:tag_name':
+      // With assets[links] (relinks' own) the release ends with exactly the links answered, from any
+      // number it had; without, none change, and 0 is in the range.
+      return { release_links: [-MAX_LINKS, body?.assets?.count ?? 0] };
     case 'DELETE /api/v4/projects/:id/releases/:tag_name':
       return { releases: exact(-1), release_links: exact(-(body?.assets?.count ?? 0)) };
     case 'POST /api/v4/projects/:id/releases/:tag_name/assets/links':
@@ -718,8 +744,13 @@ export function accountingProblems(before: Counts, after: Counts, effects: Array
 
 /** Grows the pools from what the server created, so later requests reach deeper. */
 export function learn(pools: Pools, target: string, res: RawResponse): void {
-  if (res.status !== 201 || !res.json || typeof res.json !== 'object') return;
+  if (!res.json || typeof res.json !== 'object') return;
   const body = res.json as Record<string, any>;
+  // A release update with assets[links] makes new links.
+  if (res.status === 200 && target === 'PUT /api/v4/projects/:id/releases/:tag_name') {
+    for (const l of body.assets?.links ?? []) remember(pools.linkIds, String(l.id));
+  }
+  if (res.status !== 201) return;
   if (target.endsWith('/assets/links') && typeof body.id === 'number') remember(pools.linkIds, String(body.id));
   if (target === 'POST /api/v4/projects/:id/releases') {
     if (typeof body.tag_name === 'string') remember(pools.tags, body.tag_name, 100);
@@ -739,8 +770,7 @@ export function learn(pools: Pools, target: string, res: RawResponse): void {
 export function validBodies(route: RouteEntry, pools: Pools, count = 1): unknown[] {
   const schema = route.schema?.body as JsonSchema | undefined;
   if (!schema) return [undefined];
-  const ajv = new Ajv({ allErrors: true, coerceTypes: 'array', useDefaults: true, strict: false });
-  addAtLeastOneOf(ajv);
+  const ajv = addRelinksKeywords(new Ajv({ allErrors: true, coerceTypes: 'array', useDefaults: true, strict: false }));
   const validate = ajv.compile(schema);
   const found: unknown[] = [];
   for (const candidate of fc.sample(fromSchema(schema, 'body', pools, true), { numRuns: 500, seed: 42 })) {
