@@ -89,8 +89,9 @@ export function hasNullByte(input: unknown): boolean {
  * As GitLab's HandleNullBytes middleware: a NUL is never meaningful in a parameter, PostgreSQL
  * refuses it in text, and letting SQLite store it would make the two stores disagree.
  */
-export function rejectNullBytes(request: FastifyRequest): void {
-  if (hasNullByte(request.params) || hasNullByte(request.query) || hasNullByte(request.body)) {
+/** `body` false: the body is a stream the route reads itself (a file may hold any byte). */
+export function rejectNullBytes(request: FastifyRequest, body = true): void {
+  if (hasNullByte(request.params) || hasNullByte(request.query) || (body && hasNullByte(request.body))) {
     throw badParams('400 Bad request - null bytes are not allowed in parameters');
   }
 }

@@ -6,7 +6,8 @@ import type { BlobBackend, ByteRange } from '../store/blobs/backend.js';
 import { dropBlobIfUnused, findBlob, isKnownLocation, keepBlob, unreferencedBlobs, type BlobRow } from '../store/blobs/blobs.js';
 import { databaseBackend } from '../store/blobs/database.js';
 import { diskBackend } from '../store/blobs/disk.js';
-import { measure } from '../store/blobs/measure.js';
+import { measure, TooLarge, type Measured } from '../store/blobs/measure.js';
+import { ApiError } from '../errors.js';
 import { s3Backend } from '../store/blobs/s3.js';
 import type { Store } from '../store/db.js';
 import type { DB } from '../store/schema.js';
@@ -60,8 +61,16 @@ export function openFiles(config: Config, store: Store, log: { warn(o: object, m
  * bytes that end up unrecorded are removed (or, after a crash, swept).
  */
 export async function storeContent<T>(ctx: Ctx, files: Files, source: AsyncIterable<Buffer>, limit: number, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
+  try {
+    return await storeMeasured(ctx, files, measure(source, limit), record);
+  } catch (error) {
+    if (error instanceof TooLarge) throw new ApiError(413, { message: '413 Request Entity Too Large' });
+    throw error;
+  }
+}
+
+async function storeMeasured<T>(ctx: Ctx, files: Files, measured: Measured, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
   const { backend } = files;
-  const measured = measure(source, limit);
   if (backend.transactional) {
     return ctx.write(async (trx) => {
       const location = await backend.write(measured.chunks, trx);

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { BlobBackend, ByteRange } from './backend.js';
 
 // Files in a folder: each written to a `.part` file, fsync'd, renamed into place and the folder
@@ -38,7 +37,7 @@ export function diskBackend(root: string): BlobBackend {
       const part = file + PART;
       const handle = await fsp.open(part, 'wx');
       try {
-        await pipeline(source, handle.createWriteStream({ autoClose: false }));
+        for await (const chunk of source) await handle.write(chunk);
         await handle.sync();
       } catch (error) {
         await handle.close().catch(() => {});
