@@ -1,6 +1,8 @@
 import contentDisposition from 'content-disposition';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import rangeParser from 'range-parser';
+import { Readable } from 'node:stream';
+import { recordDownloadBytes } from '../metrics.js';
 import type { OpenedContent } from '../services/files.js';
 
 // Sends hosted bytes as a download: length, a strong ETag (the SHA-256), one byte range (206, so an
@@ -61,6 +63,8 @@ export function sendContent(request: FastifyRequest, reply: FastifyReply, conten
   }
   const length = range ? range.end - range.start + 1 : content.size;
   reply.header('content-length', length);
-  if (request.method === 'HEAD' || length === 0) return reply.send();
+  // Fastify's HEAD twin keeps our Content-Length only when the payload is a stream it can drain.
+  if (request.method === 'HEAD' || length === 0) return reply.send(Readable.from([]));
+  recordDownloadBytes(length);
   return reply.send(content.open(range));
 }

@@ -18,6 +18,14 @@ import type { RouteDeps } from './deps.js';
 const NAME = /^[A-Za-z0-9._+-]+$/;
 const VERSION = /^(?!.*\.\.)[A-Za-z0-9_+.-]+$/;
 const DOTS = (s: string) => s === '.' || s === '..';
+/** The router leaves the wildcard encoded; a segment that is not valid percent-encoding stays as sent (and fails the name rule). */
+const decoded = (segment: string) => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};
 
 const Params = Type.Object({
   id: Type.String(),
@@ -34,11 +42,11 @@ type Params = { id: string; package_name: string; package_version: string; '*': 
  */
 export function genericRef(params: Params): packages.GenericFileRef {
   if (DOTS(params.package_name)) throw badParams('package_name should be a valid file path');
-  const segments = params['*'].split('/');
+  const segments = params['*'].split('/').map(decoded);
   const fileName = segments.pop()!;
   if (!NAME.test(fileName)) throw badParams('file_name is invalid');
   if (DOTS(fileName)) throw badParams('file_name should be a valid file path');
-  if (segments.some((s) => s === '' || DOTS(s))) throw badParams('path should be a valid file path');
+  if (segments.some((s) => s === '' || DOTS(s) || s.includes('/'))) throw badParams('path should be a valid file path');
   const encoded = segments.length ? encodeURIComponent([...segments, fileName].join('/')) : fileName;
   return { name: params.package_name, version: params.package_version, fileName: encoded };
 }
@@ -56,7 +64,7 @@ async function publish(request: FastifyRequest<{ Params: Params; Querystring: { 
     const view = await packages.publishableProject(request.ctx, request.params.id);
     const file = await packages.publishGenericFile(request.ctx, view, ref, request.query.status, completeBody(request));
     // Two shapes under one status: each is already in its entity's key order.
-    reply.code(201).serializer(JSON.stringify);
+    reply.code(201).type('application/json').serializer(JSON.stringify);
     return reply.send(request.query.select === 'package_file' ? file : { message: '201 Created' });
   } catch (e) {
     closeIfUnread(request, reply);

@@ -15,13 +15,14 @@ import userRoutes from './users.js';
 import webRoutes from './web.js';
 import genericPackageRoutes from './generic-packages.js';
 import packageRoutes from './packages.js';
+import downloadCountRoutes from './download-counts.js';
 import { uploadApiRoutes, uploadWebRoutes } from './uploads.js';
 
 export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);
   await app.register(
     async (api) => {
-      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes, milestoneRoutes, packageRoutes, genericPackageRoutes, uploadApiRoutes]) {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes, milestoneRoutes, packageRoutes, genericPackageRoutes, uploadApiRoutes, downloadCountRoutes]) {
         await api.register(routes, deps);
       }
     },

@@ -48,7 +48,6 @@ async function upload(request: FastifyRequest<{ Params: { id: string } }>, reply
 }
 
 const send = (request: FastifyRequest, reply: FastifyReply, file: ServedFile) => sendContent(request, reply, file.content, { filename: file.fileName });
-const counted = (request: FastifyRequest) => request.method === 'GET' && !request.headers.range;
 
 export async function uploadApiRoutes(instance: FastifyInstance, { config }: RouteDeps) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
@@ -74,7 +73,7 @@ export async function uploadApiRoutes(instance: FastifyInstance, { config }: Rou
   app.get(
     '/projects/:id/uploads/:upload_id',
     { config: facts.read, schema: { summary: 'Download an upload by id (Maintainer and up)', tags: ['Uploads'], params: UploadParams, response: { ...fileAnswers, 403: error('Forbidden'), 404: error('Not found') } } },
-    async (request, reply) => send(request, reply, await uploads.uploadById(request.ctx, request.params.id, request.params.upload_id, counted(request))),
+    async (request, reply) => send(request, reply, await uploads.uploadById(request.ctx, request.params.id, request.params.upload_id)),
   );
   app.delete(
     '/projects/:id/uploads/:upload_id',
@@ -92,6 +91,6 @@ export async function uploadWebRoutes(instance: FastifyInstance, _deps: RouteDep
   app.get(
     '/-/project/:id/uploads/:secret/:filename',
     { config: facts.jobRead, schema: { summary: "An upload's web address (`full_path` in the upload's answer)", tags: ['Uploads'], params: SecretParams, response: { ...fileAnswers, 404: error('Not found') } } },
-    async (request, reply) => send(request, reply, await uploads.uploadBySecret(request.ctx, request.params.id, request.params.secret, request.params.filename, counted(request))),
+    async (request, reply) => send(request, reply, await uploads.uploadBySecret(request.ctx, request.params.id, request.params.secret, request.params.filename)),
   );
 }

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { recordUpload, setStoredBytesProbe } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { BlobBackend, ByteRange } from '../store/blobs/backend.js';
 import { dropBlobIfUnused, findBlob, isKnownLocation, keepBlob, unreferencedBlobs, type BlobRow } from '../store/blobs/blobs.js';
@@ -41,6 +42,7 @@ export function openFiles(config: Config, store: Store, log: { warn(o: object, m
   const backend = backendFor(config, store);
   const counter = new DownloadCounter(store.write, config.downloadCountFlushMs, (err) => log.warn({ err }, 'download counts not written; kept for the next batch'));
   const sweep = (graceMs = config.blobSweepGraceSeconds * 1000) => sweepBlobs(store, backend, graceMs);
+  setStoredBytesProbe(async () => Number((await sql<{ n: string | null }>`select sum(size) as n from blobs`.execute(store.db)).rows[0]?.n ?? 0));
   const timer = setInterval(() => void sweep().catch((err) => log.warn({ err }, 'blob sweep failed')), config.blobSweepIntervalSeconds * 1000);
   timer.unref();
   return {
@@ -49,6 +51,7 @@ export function openFiles(config: Config, store: Store, log: { warn(o: object, m
     sweep,
     async close() {
       clearInterval(timer);
+      setStoredBytesProbe(undefined);
       await counter.close();
       await backend.close?.();
     },
@@ -72,13 +75,15 @@ export async function storeContent<T>(ctx: Ctx, files: Files, source: AsyncItera
 async function storeMeasured<T>(ctx: Ctx, files: Files, measured: Measured, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
   const { backend } = files;
   if (backend.transactional) {
-    return ctx.write(async (trx) => {
+    const out = await ctx.write(async (trx) => {
       const location = await backend.write(measured.chunks, trx);
       const content = measured.result();
       const kept = await keepBlob(trx, content, location);
       if (kept !== location) await backend.remove(location, trx);
       return record(trx, content);
     });
+    recordUpload(measured.result().size);
+    return out;
   }
   const location = await backend.write(measured.chunks);
   const content = measured.result();
@@ -89,6 +94,7 @@ async function storeMeasured<T>(ctx: Ctx, files: Files, measured: Measured, reco
       return record(trx, content);
     });
     if (kept !== location) await backend.remove(location).catch(() => {});
+    recordUpload(content.size);
     return out;
   } catch (error) {
     await backend.remove(location).catch(() => {});

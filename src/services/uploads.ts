@@ -49,19 +49,18 @@ export async function uploadFile(ctx: Ctx, view: ProjectView, filename: string, 
   return uploadEntity(upload);
 }
 
-async function served(ctx: Ctx, upload: { id: number; sha256: string; filename: string } | undefined, count: boolean): Promise<ServedFile> {
+async function served(ctx: Ctx, upload: { id: number; sha256: string; filename: string } | undefined): Promise<ServedFile> {
   if (!upload) throw notFound();
   const content = await openContent(ctx.db, ctx.files, upload.sha256);
   if (!content) throw notFound();
-  if (count) ctx.files.counter.hit('upload', upload.id);
   return { content, fileName: upload.filename, sha256: upload.sha256 };
 }
 
 /** The web path `/uploads/<secret>/<filename>`: whoever may see the project may fetch it. */
-export async function uploadBySecret(ctx: Ctx, projectRef: string, secret: string, filename: string, count: boolean): Promise<ServedFile> {
+export async function uploadBySecret(ctx: Ctx, projectRef: string, secret: string, filename: string): Promise<ServedFile> {
   const view = await visibleProject(ctx, projectRef);
   if (!canReadUploads(ctx.actor, view)) throw notFound();
-  return served(ctx, await findUploadBySecret(ctx.db, view.project.id, secret, filename), count);
+  return served(ctx, await findUploadBySecret(ctx.db, view.project.id, secret, filename));
 }
 
 async function administrable(ctx: Ctx, projectRef: string): Promise<ProjectView> {
@@ -79,9 +78,9 @@ export async function listProjectUploads(ctx: Ctx, projectRef: string, sort: 'as
   return { items: rows.map((u) => uploadListEntity(u, u.uploaded_by === null ? null : (byId.get(u.uploaded_by) ?? null))), total };
 }
 
-export async function uploadById(ctx: Ctx, projectRef: string, id: number, count: boolean): Promise<ServedFile> {
+export async function uploadById(ctx: Ctx, projectRef: string, id: number): Promise<ServedFile> {
   const view = await administrable(ctx, projectRef);
-  return served(ctx, await findUpload(ctx.db, view.project.id, id), count);
+  return served(ctx, await findUpload(ctx.db, view.project.id, id));
 }
 
 export async function deleteUpload(ctx: Ctx, projectRef: string, id: number): Promise<void> {

@@ -46,7 +46,7 @@ export interface UploadsTable {
   created_at: string;
 }
 
-export type CountedSubject = 'link' | 'package_file' | 'upload';
+export type CountedSubject = 'link' | 'package_file';
 
 export interface DownloadCountsTable {
   subject: CountedSubject;
