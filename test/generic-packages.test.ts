@@ -187,7 +187,7 @@ describe('who may do what', () => {
     const res = await put(G(project.id, 'perm/1.0.0/f'), 'x', pat(stranger));
     assert.equal(res.status, 404);
     assert.deepEqual(res.body, { message: '404 Project Not Found' });
-    assert.equal((await put(G(project.id, 'perm/1.0.0/f'), 'x')).status, 404);
+    assert.equal((await put(G(project.id, 'perm/1.0.0/f'), 'x')).status, 401);
   });
 
   test('Reporter downloads from a private project, Guest may not; anyone downloads from a public one', async () => {

@@ -68,9 +68,10 @@ export const UploadListEntry = Type.Object(
 );
 
 /** Bytes of a hosted file; `206` for a range. */
+const BINARY = { schema: { type: 'string', format: 'binary' } };
 export const FileBytes = (description: string) => ({
   description,
-  content: { 'application/octet-stream': { schema: { type: 'string', format: 'binary' } } },
+  content: { 'application/octet-stream': BINARY, 'image/png': BINARY, 'image/jpeg': BINARY, 'image/gif': BINARY, 'image/webp': BINARY },
 });
 
 /** relinks' own: how often each asset was downloaded. */

@@ -1,5 +1,5 @@
 import { packageEntity, packageFileEntity, uploadedPackageFileEntity, type PackagePaths } from '../entities/package.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, notFound, unauthorized } from '../errors.js';
 import { canDestroyPackages, canPublishPackages, canReadPackages, type ProjectView } from '../policy.js';
 import type { Page } from '../store/page.js';
 import {
@@ -49,6 +49,8 @@ async function readable(ctx: Ctx, projectRef: string): Promise<ProjectView> {
 
 /** Checked before a byte of the body is read: who may publish, into which project. */
 export async function publishableProject(ctx: Ctx, projectRef: string): Promise<ProjectView> {
+  // GitLab authenticates every write before it looks at the project.
+  if (!ctx.actor.user) throw unauthorized();
   const view = await visibleProject(ctx, projectRef);
   if (!canPublishPackages(ctx.actor, view)) throw forbidden();
   return view;

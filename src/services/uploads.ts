@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { uploadEntity, uploadListEntity } from '../entities/upload.js';
-import { forbidden, notFound } from '../errors.js';
+import { forbidden, notFound, unauthorized } from '../errors.js';
 import { canDeleteUploads, canReadUploads, canUploadFiles, type ProjectView } from '../policy.js';
 import type { Page } from '../store/page.js';
 import { deleteUploadRow, findUpload, findUploadBySecret, insertUpload, listUploads } from '../store/uploads.js';
@@ -21,6 +21,8 @@ export const sanitizeFilename = (name: string): string => {
 };
 
 export async function uploadableProject(ctx: Ctx, projectRef: string): Promise<ProjectView> {
+  // GitLab authenticates every write before it looks at the project.
+  if (!ctx.actor.user) throw unauthorized();
   const view = await visibleProject(ctx, projectRef);
   if (!canUploadFiles(ctx.actor, view)) throw forbidden();
   return view;
