@@ -59,7 +59,7 @@ export const facts = {
   packageRead: { auth: ['personal', 'job', 'basic'], scopes: READ_SCOPES, throttle: 'api' },
   /** A package file's bytes, streamed in. */
   packageUpload: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
-  packageRemove: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api' },
+  packageRemove: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },
   /** A project upload: one multipart file, streamed in. */
   fileUpload: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
 } as const satisfies Record<string, RouteFacts>;

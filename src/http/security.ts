@@ -69,13 +69,19 @@ function failedMethod(error: ConnectionError): string | undefined {
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
+const isPlain = (value: object) => {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+};
+
 export function hasNullByte(input: unknown): boolean {
   const stack: unknown[] = [input];
   while (stack.length) {
     const value = stack.pop();
     if (typeof value === 'string') {
       if (value.includes('\u0000')) return true;
-    } else if (value && typeof value === 'object') {
+    } else if (value && typeof value === 'object' && (Array.isArray(value) || isPlain(value))) {
+      // Parsed parameters only: never a stream or any other object with a graph behind it.
       for (const [key, child] of Object.entries(value)) {
         if (key.includes('\u0000')) return true;
         stack.push(child);

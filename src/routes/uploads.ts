@@ -49,10 +49,10 @@ async function upload(request: FastifyRequest<{ Params: { id: string } }>, reply
 
 const send = (request: FastifyRequest, reply: FastifyReply, file: ServedFile) => sendContent(request, reply, file.content, { filename: file.fileName });
 
-export async function uploadApiRoutes(instance: FastifyInstance, { config }: RouteDeps) {
-  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
-  streamBodies(app);
-  app.post(
+/** The upload itself: the only route here that reads its body as a stream. */
+async function streamedUpload(instance: FastifyInstance) {
+  streamBodies(instance);
+  instance.withTypeProvider<TypeBoxTypeProvider>().post(
     '/projects/:id/uploads',
     {
       config: facts.fileUpload,
@@ -65,6 +65,12 @@ export async function uploadApiRoutes(instance: FastifyInstance, { config }: Rou
     },
     upload,
   );
+}
+
+export async function uploadApiRoutes(instance: FastifyInstance, deps: RouteDeps) {
+  await instance.register(streamedUpload);
+  const { config } = deps;
+  const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/projects/:id/uploads',
     { config: facts.read, schema: { summary: "List the project's uploads (Maintainer and up)", tags: ['Uploads'], params: ProjectParams, querystring: Type.Object({ ...paginationQuery, sort: Type.Optional(StringEnum(['asc', 'desc'] as const)) }), response: { 200: paged(UploadListEntry), 403: error('Forbidden') } } },
