@@ -69,10 +69,8 @@ function failedMethod(error: ConnectionError): string | undefined {
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
-const isPlain = (value: object) => {
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-};
+/** A stream (a file body a route reads itself) has a whole socket graph behind it: never walked. */
+const isParsed = (value: object) => typeof (value as { pipe?: unknown }).pipe !== 'function' && !Buffer.isBuffer(value);
 
 export function hasNullByte(input: unknown): boolean {
   const stack: unknown[] = [input];
@@ -80,7 +78,7 @@ export function hasNullByte(input: unknown): boolean {
     const value = stack.pop();
     if (typeof value === 'string') {
       if (value.includes('\u0000')) return true;
-    } else if (value && typeof value === 'object' && (Array.isArray(value) || isPlain(value))) {
+    } else if (value && typeof value === 'object' && isParsed(value)) {
       // Parsed parameters only: never a stream or any other object with a graph behind it.
       for (const [key, child] of Object.entries(value)) {
         if (key.includes('\u0000')) return true;
