@@ -27,6 +27,8 @@ export function files(dialect: Dialect) {
         .addColumn('data', bytes, (c) => c.notNull())
         .addPrimaryKeyConstraint('blob_chunks_pkey', ['location', 'seq'])
         .execute();
+      // Files are mostly compressed already: PostgreSQL would try to compress every chunk in vain.
+      if (dialect === 'postgres') await sql`alter table blob_chunks alter column data set storage external`.execute(db);
 
       await id(db.schema.createTable('packages'))
         .addColumn('project_id', 'integer', (c) => c.notNull().references('projects.id').onDelete('cascade'))
