@@ -15,8 +15,8 @@ import { verifySigV4 } from './s3-sigv4.js';
 // operations the backend (and lib-storage's Upload) call and no others (501 NotImplemented), with
 // S3's XML answers and error codes. Bodies stream to files in a temporary folder.
 //
-// Like S3, a multipart object's LastModified is when its upload was initiated, and every part
-// but the last must be at least 5 MiB.
+// Every part but the last must be at least 5 MiB, as on S3. A multipart object's LastModified is
+// when its upload was initiated, as a store may date it: the worst case for the sweeper.
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
