@@ -12,8 +12,15 @@ import { startTestServer, type TestServer } from './server.js';
 
 /** A test server that names itself by its real address, so the URLs it hands out can be fetched. */
 export async function startSelfNamedServer(env: Record<string, string> = {}): Promise<TestServer> {
-  const port = await freePort();
-  return startTestServer({ PORT: String(port), EXTERNAL_URL: `http://127.0.0.1:${port}`, ...env });
+  // The port is chosen before the server listens on it; another process may take it in between.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return await startTestServer({ PORT: String(port), EXTERNAL_URL: `http://127.0.0.1:${port}`, ...env });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === 3) throw e;
+    }
+  }
 }
 
 export const sha256 = (bytes: Buffer | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
