@@ -63,8 +63,9 @@ async function publish(request: FastifyRequest<{ Params: Params; Querystring: { 
     // Who may publish is settled before a byte of the file is read.
     const view = await packages.publishableProject(request.ctx, request.params.id);
     const file = await packages.publishGenericFile(request.ctx, view, ref, request.query.status, completeBody(request));
-    // Two shapes under one status: each is already in its entity's key order.
-    reply.code(201).type('application/json').serializer(JSON.stringify);
+    // Two shapes under one status: each is already in its entity's key order. A reply serializer
+    // of its own leaves Content-Type to the route, and clients parse the answer only as JSON.
+    reply.code(201).type('application/json; charset=utf-8').serializer(JSON.stringify);
     return reply.send(request.query.select === 'package_file' ? file : { message: '201 Created' });
   } catch (e) {
     closeIfUnread(request, reply);
