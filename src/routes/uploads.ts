@@ -21,7 +21,7 @@ import type { RouteDeps } from './deps.js';
 
 const UploadParams = Type.Object({ id: Type.String(), upload_id: Id });
 const SecretParams = Type.Object({ id: Type.String(), secret: Type.String(), filename: Type.String() });
-const fileAnswers = {
+export const fileAnswers = {
   200: FileBytes('The file, as an attachment'),
   206: FileBytes('The requested byte range'),
   304: Type.Null({ description: 'Not Modified' }),
@@ -89,6 +89,23 @@ export async function uploadApiRoutes(instance: FastifyInstance, deps: RouteDeps
       return sendNoContent(reply);
     },
   );
+}
+
+/** `/<full path>/uploads/<secret>/<filename>`: the address GitLab gave uploads before `full_path`. */
+export function parseClassicUploadPath(path: string): { fullPath: string; secret: string; filename: string } | null {
+  const match = /^\/(.+)\/uploads\/([0-9a-f]{32})\/([^/]+)$/.exec(path);
+  if (!match) return null;
+  try {
+    return { fullPath: decodeURIComponent(match[1]), secret: match[2], filename: decodeURIComponent(match[3]) };
+  } catch {
+    return null;
+  }
+}
+
+export const uploadAnswers = { ...fileAnswers, 404: error('Not found') };
+
+export async function sendUpload(request: FastifyRequest, reply: FastifyReply, at: { fullPath: string; secret: string; filename: string }) {
+  return send(request, reply, await uploads.uploadBySecret(request.ctx, at.fullPath, at.secret, at.filename));
 }
 
 /** Served to whoever may see the project, like the release page that shows it. */
