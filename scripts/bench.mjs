@@ -16,7 +16,7 @@ import { buildDist, freePort, root, sleep } from './lib.mjs';
 // ---------------------------------------------------------------- helpers
 
 function parseArgs(argv) {
-  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 2 };
+  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 2, filesMb: 256 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -31,8 +31,9 @@ function parseArgs(argv) {
     else if (a === '--keep') opts.keep = true;
     else if (a === '--only') opts.only = value().toLowerCase();
     else if (a === '--metrics-rounds') opts.metricsRounds = Number(value());
+    else if (a === '--files-mb') opts.filesMb = Number(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 2]');
+      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 2] [--files-mb 256 (0: no file cases)]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -633,6 +634,9 @@ async function main() {
     printTable(small, opts);
     if (opts.metricsRounds > 0 && (!opts.only || 'get one link'.includes(opts.only))) {
       printMetricsOverhead(await measureMetricsOverhead({ relinks, seeded: { ...seeded, databaseUrl: store.databaseUrl }, opts }));
+    }
+    if (opts.filesMb > 0 && (!opts.only || 'files'.includes(opts.only))) {
+      printFiles(await measureFiles({ base: relinks.base, pid: relinks.child.pid, token: ROOT_TOKEN, projectId: seeded.projectId, sizeMb: opts.filesMb }));
     }
     if (opts.links > 0) {
       const releases = Math.max(1, Math.round(opts.links / 100));

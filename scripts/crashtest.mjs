@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -53,6 +53,39 @@ function call(agent, port, method, urlPath, body) {
     req.end(data);
   });
 }
+
+/** PUT of raw bytes (a generic package file); resolves { status } or rejects on any network failure. */
+function putFile(agent, port, urlPath, bytes) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: '127.0.0.1', port, method: 'PUT', path: urlPath, agent, headers: { 'private-token': ROOT_TOKEN, 'content-length': bytes.length } },
+      (res) => {
+        res.resume();
+        res.on('error', reject);
+        res.on('end', () => resolve({ status: res.statusCode }));
+      },
+    );
+    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(bytes);
+  });
+}
+
+/** GET of a file's bytes: { status, sha256 }. */
+function getFile(agent, port, urlPath) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'GET', path: urlPath, agent, headers: { 'private-token': ROOT_TOKEN } }, (res) => {
+      const hash = createHash('sha256');
+      res.on('data', (c) => hash.update(c));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode, sha256: hash.digest('hex') }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
 /** The server as a child process, started and killed at will. */
 function serverProcess(databaseUrl, port) {
@@ -152,6 +185,8 @@ export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, mi
   const server = serverProcess(databaseUrl, port);
   const attempts = new Map(); // name → { sent, tag, acked: id | null, answered: boolean }
   const releases = new Map(); // tag → acknowledged?
+  const files = new Map(); // generic package path → { sha256, acked }
+  const fileProblems = [];
   let projectId;
   try {
     await server.start();
@@ -190,7 +225,23 @@ export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, mi
           }
         }
       };
-      const workers = Array.from({ length: concurrency }, (_, w) => worker(w));
+      // Files too: uploads of a few hundred KiB, so kills land mid-stream and mid-commit as well.
+      const fileWorker = async (w) => {
+        for (let i = 0; !killed; i++) {
+          const filePath = `/api/v4/projects/${projectId}/packages/generic/crash/${round}.${w}.${i}/f.bin`;
+          const bytes = randomBytes(100_000 + Math.floor(Math.random() * 400_000));
+          const entry = { sha256: sha256(bytes), acked: false };
+          files.set(filePath, entry);
+          try {
+            const res = await putFile(agent, port, filePath, bytes);
+            if (res.status === 201) entry.acked = true;
+            else if (!killed) throw new Error(`file upload: unexpected ${res.status}`);
+          } catch (error) {
+            if (!killed) throw error;
+          }
+        }
+      };
+      const workers = [...Array.from({ length: concurrency }, (_, w) => worker(w)), fileWorker(0), fileWorker(1)];
       // Kill at a random moment once writes flow, so the kill lands mid-transaction, mid-fsync or mid-response.
       const ackedThisRound = () => [...attempts.values()].filter((a) => a.tag.startsWith(`r${round}w`) && a.acked).length;
       const flowing = Date.now() + 20_000;
@@ -207,6 +258,12 @@ export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, mi
     await server.start();
     const listed = await call(setupAgent, port, 'GET', `/api/v4/projects/${projectId}/releases/r1w0/assets/links?per_page=1`);
     if (listed.status !== 200) throw new Error(`after the last restart: ${listed.status} ${listed.text}`);
+    // Every file answered 201 is there with the same bytes; no other file is half there.
+    for (const [filePath, entry] of files) {
+      const got = await getFile(setupAgent, port, filePath);
+      if (entry.acked && (got.status !== 200 || got.sha256 !== entry.sha256)) fileProblems.push(`lost or damaged file: ${filePath} (${got.status})`);
+      if (!entry.acked && got.status === 200 && got.sha256 !== entry.sha256) fileProblems.push(`half-written file: ${filePath}`);
+    }
     await server.stop();
   } catch (error) {
     await server.kill();
@@ -247,12 +304,14 @@ export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, mi
     for (const name of byName.keys()) if (!attempts.has(name)) problems.push(`unexplained row: ${name}`);
     const releaseRows = await check.all('select tag_name from releases where project_id = $1', projectId);
     for (const tag of releases.keys()) if (!releaseRows.some((r) => r.tag_name === tag)) problems.push(`lost release ${tag}`);
+    problems.push(...fileProblems);
     const integrity = await check.integrity();
     if (!integrity.startsWith('ok')) problems.push(`integrity: ${integrity}`);
     return {
       store: databaseUrl.startsWith('sqlite:') ? 'sqlite' : 'postgres',
       rounds,
       acknowledged: [...attempts.values()].filter((a) => a.acked).length,
+      filesAcknowledged: [...files.values()].filter((f) => f.acked).length,
       attempted: attempts.size,
       unanswered: [...attempts.values()].filter((a) => !a.answered).length,
       unansweredButWritten: unknownWritten,
@@ -308,6 +367,7 @@ async function main() {
     const result = await crashTest({ databaseUrl, rounds, concurrency, log: (line) => console.log(line) });
     console.log(
       `\ncrashtest (${result.store}): ${result.rounds} kill -9 rounds, ${result.acknowledged} links acknowledged of ${result.attempted} attempted, ` +
+        `${result.filesAcknowledged} files acknowledged (each read back by SHA-256), ` +
         `${result.lost} lost, ${result.unanswered} unanswered (${result.unansweredButWritten} of them committed whole), ` +
         `integrity: ${result.integrity}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
     );

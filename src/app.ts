@@ -14,6 +14,7 @@ import { registerOpenApi } from './http/openapi.js';
 import { registerResponseCheck } from './http/response-check.js';
 import { registerRoutes } from './routes/index.js';
 import type { Ctx } from './services/context.js';
+import { openFiles } from './services/files.js';
 import type { Store } from './store/db.js';
 import { isConnectionLoss } from './store/errors.js';
 import { declaredOrderSerializer } from './http/serializer.js';
@@ -63,7 +64,10 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
   app.setSerializerCompiler(declaredOrderSerializer);
 
   await app.register(bodies, { bodyLimit: BODY_LIMIT });
-  await app.register(pipeline, { config, store, tokenResolvers });
+  const files = openFiles(config, store, app.log);
+  // Closed with the app: the last counted downloads are written before the store closes.
+  app.addHook('onClose', () => files.close());
+  await app.register(pipeline, { config, store, tokenResolvers, files });
   await registerOpenApi(app);
 
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {

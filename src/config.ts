@@ -1,4 +1,5 @@
 import net from 'node:net';
+import path from 'node:path';
 export interface Config {
   port: number;
   host: string;
@@ -20,6 +21,17 @@ export interface Config {
   metricsEnabled: boolean;
   /** Addresses and CIDR blocks allowed to read /-/metrics (the client IP as TRUSTED_PROXIES gives it). */
   metricsAllowedIps: string[];
+  /** Where hosted files' bytes live; see storageUrlOf and docs/files.md. */
+  storageUrl: string;
+  /** Largest generic package file, in bytes (GitLab's generic_packages_max_file_size). */
+  maxPackageFileSize: number;
+  /** Largest project upload, in bytes (GitLab's max_attachment_size). */
+  maxUploadSize: number;
+  /** How often counted downloads are added to the database. */
+  downloadCountFlushMs: number;
+  /** How often content no file names any more is removed, and how old it must be. */
+  blobSweepIntervalSeconds: number;
+  blobSweepGraceSeconds: number;
 }
 
 export interface RateLimits {
@@ -90,7 +102,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const metricsEnabled = bool(env, 'METRICS_ENABLED', true);
   const metricsAllowedIps = ipRangesOf(env, 'METRICS_ALLOWED_IPS', METRICS_ALLOWED_IPS_DEFAULT);
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps };
+  const storageUrl = storageUrlOf(env.STORAGE_URL, databaseUrl);
+  const maxPackageFileSize = int(env, 'MAX_PACKAGE_FILE_SIZE', 5 * 1024 ** 3, 1, Number.MAX_SAFE_INTEGER);
+  const maxUploadSize = int(env, 'MAX_UPLOAD_SIZE', 100 * 1024 ** 2, 1, Number.MAX_SAFE_INTEGER);
+  const downloadCountFlushMs = int(env, 'DOWNLOAD_COUNT_FLUSH_MS', 1000, 10, 3_600_000);
+  const blobSweepIntervalSeconds = int(env, 'BLOB_SWEEP_INTERVAL_SECONDS', 3600, 1, 7 * 86400);
+  const blobSweepGraceSeconds = int(env, 'BLOB_SWEEP_GRACE_SECONDS', 3600, 0, 7 * 86400);
+
+  return {
+    port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps,
+    storageUrl, maxPackageFileSize, maxUploadSize, downloadCountFlushMs, blobSweepIntervalSeconds, blobSweepGraceSeconds,
+  };
+}
+
+/**
+ * `file:<folder>` (the default with SQLite: `files/` beside the database), `database` (the default
+ * with PostgreSQL: every instance serves every file with no shared disk) or `s3://<bucket>?…`.
+ */
+function storageUrlOf(raw: string | undefined, databaseUrl: string): string {
+  const sqlitePath = databaseUrl.startsWith('sqlite:') ? databaseUrl.slice('sqlite:'.length) : null;
+  if (raw === undefined || raw === '') {
+    if (sqlitePath === null) return 'database';
+    return `file:${sqlitePath === ':memory:' ? './data/files' : path.join(path.dirname(sqlitePath), 'files')}`;
+  }
+  if (raw === 'database') {
+    // SQLite has one writer: an upload streaming into it would hold every other write back.
+    if (sqlitePath !== null) throw new ConfigError('STORAGE_URL=database needs a PostgreSQL DATABASE_URL; with SQLite use file:<folder>');
+    return raw;
+  }
+  if (/^file:.+/.test(raw) || /^s3:\/\/[^/?]+/.test(raw)) return raw;
+  throw new ConfigError(`STORAGE_URL must be file:<folder>, database or s3://<bucket>?…, got "${raw.replace(/\/\/([^/:@]*):[^/@]*@/, '//$1:[FILTERED]@')}"`);
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

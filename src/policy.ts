@@ -133,3 +133,22 @@ export const canReadMilestones = canReadProject;
 export function canAdminMilestones(actor: Actor, view: ProjectView): boolean {
   return isAdmin(actor, view) || view.access >= AccessLevel.REPORTER;
 }
+
+/** Packages: Reporter and up read them on a private project, anyone who sees a public one. */
+export const canReadPackages = canReadCode;
+/** Publishing a package file: Developer and up (a CI job token acts as its user). */
+export function canPublishPackages(actor: Actor, view: ProjectView): boolean {
+  return isAdmin(actor, view) || view.access >= AccessLevel.DEVELOPER;
+}
+/** Deleting packages and package files: Maintainer and up. */
+export function canDestroyPackages(actor: Actor, view: ProjectView): boolean {
+  return canAdminProject(actor, view);
+}
+/** Project uploads: any member (Guest and up) adds one; whoever sees the project reads them. */
+export function canUploadFiles(actor: Actor, view: ProjectView): boolean {
+  return actor.user !== null && (isAdmin(actor, view) || view.access >= AccessLevel.GUEST);
+}
+export const canReadUploads = canReadProject;
+export function canDeleteUploads(actor: Actor, view: ProjectView): boolean {
+  return canAdminProject(actor, view);
+}

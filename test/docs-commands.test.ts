@@ -428,6 +428,39 @@ describe('docs/metrics.md and docs/openapi.md: the curl commands, as printed', (
   });
 });
 
+describe('docs/files.md: publishing, downloading and counting, as printed', () => {
+  let store: TestStore | undefined;
+  let server: ChildServer | undefined;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-doc-files-'));
+  after(async () => {
+    await server?.kill();
+    await store?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('each answers 2xx, in the order printed', async () => {
+    const commands = docCommands('docs/files.md').filter((c) => c.key.startsWith('curl '));
+    assert.ok(commands.length >= 5);
+    store = await createTestStore();
+    server = await startChildServer(store.databaseUrl);
+    // What the examples assume: project acme/rocket with release v1.4.0, a CI job token, dist/app.tar.gz.
+    const group = await requestTo(server.url, 'POST', '/api/v4/groups', { token: ROOT_TOKEN, json: { name: 'acme', path: 'acme' } });
+    await requestTo(server.url, 'POST', '/api/v4/projects', { token: ROOT_TOKEN, json: { name: 'rocket', namespace_id: group.body.id } });
+    await requestTo(server.url, 'POST', '/api/v4/projects/acme%2Frocket/releases', { token: ROOT_TOKEN, json: { tag_name: 'v1.4.0', ref: 'main' } });
+    const job = await requestTo(server.url, 'POST', '/api/v4/projects/acme%2Frocket/ci/job_tokens', { token: ROOT_TOKEN, json: {} });
+    fs.mkdirSync(path.join(dir, 'dist'));
+    fs.writeFileSync(path.join(dir, 'dist', 'app.tar.gz'), randomBytes(5000));
+    const env = { TOKEN: ROOT_TOKEN, RELINKS: server.url, CI_JOB_TOKEN: job.body.token };
+    for (const c of commands) {
+      const result = await sh(`curl() { command curl --silent --show-error --write-out '\\n@@status %{http_code}\\n' "$@"; }\n${c.text}`, { cwd: dir, env });
+      const status = /@@status (\d+)\n$/.exec(result.stdout);
+      assert.ok(result.code === 0 && status && Number(status[1]) < 300, `${c.file}:${c.line}: ${c.key}\n${result.stdout}${result.stderr}`);
+      ran.set(c.key, `${c.file}:${c.line}`);
+    }
+    assert.ok(fs.readFileSync(path.join(dir, 'app.tar.gz')).equals(fs.readFileSync(path.join(dir, 'dist', 'app.tar.gz'))), 'the download is the upload');
+  });
+});
+
 // --- backups and upgrades (docs/operations.md) ----------------------------------------------------
 
 const operations = () => docCommands('docs/operations.md');

@@ -21,7 +21,8 @@ let server: TestServer;
 let doc: any;
 
 before(async () => {
-  server = await startTestServer();
+  // A small file limit, so one flow can show the 413.
+  server = await startTestServer({ MAX_PACKAGE_FILE_SIZE: '1000' });
   const res = await server.request('GET', '/-/openapi.json');
   assert.equal(res.status, 200, res.text);
   assert.equal(res.headers.get('content-type'), 'application/json');
@@ -82,6 +83,8 @@ describe('the document', () => {
       'GET /-/api-docs/swagger-ui-bundle.js',
       'GET /-/api-docs/swagger-ui.css',
       'GET /-/openapi.json',
+      'GET /api/v4/projects/:id/packages/:package_id/download_counts',
+      'GET /api/v4/projects/:id/releases/:tag_name/assets/download_counts',
       'POST /api/v4/projects/:id/ci/job_tokens',
     ]);
     const links = operation('POST', '/api/v4/projects/:id/releases/:tag_name/assets/links')!;
@@ -312,6 +315,33 @@ describe('every route, one success and one error, checked against the document',
     flow('GET /api/v4/projects/:id/releases/:tag_name/downloads/*', [302, () => get(`${P()}/releases/v1/downloads/bin/app`)], [404, () => get(`${P()}/releases/v1/downloads/bin/nope`)]);
     flow('GET /api/v4/projects/:id/releases/permalink/latest', [302, () => get(`${P()}/releases/permalink/latest`)], [404, () => get('/api/v4/projects/987654/releases/permalink/latest')]);
     flow('GET /api/v4/projects/:id/releases/permalink/latest/*', [302, () => get(`${P()}/releases/permalink/latest/downloads/bin/app`)], [404, () => get('/api/v4/projects/987654/releases/permalink/latest/x')]);
+    // Hosted files: two package files (one to delete), a package to delete, an upload.
+    const G = (rest: string) => `${P()}/packages/generic/${rest}`;
+    const putFile = async (rest: string) => (await fetch(server.url + G(rest) + '?select=package_file', { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: 'bytes' })).json();
+    const kept = await putFile('pkg/1.0.0/f.bin');
+    const doomedFile = await putFile('pkg/1.0.0/doomed.bin');
+    const doomedPackage = await putFile('gone/1.0.0/x.bin');
+    const multipart = (field: string) => ({
+      headers: { 'content-type': 'multipart/form-data; boundary=XyZ' },
+      body: `--XyZ\r\nContent-Disposition: form-data; name="${field}"; filename="a.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--XyZ--\r\n`,
+    });
+    const uploaded = await (await fetch(`${server.url}${P()}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN, ...multipart('file').headers }, body: multipart('file').body })).json();
+    const doomedUpload = await (await fetch(`${server.url}${P()}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN, ...multipart('file').headers }, body: multipart('file').body })).json();
+    const raw = (method: string, path: string, body: string, headers: Record<string, string> = {}): Call => ({ method, path, token: ROOT_TOKEN, headers, body });
+    flow('PUT /api/v4/projects/:id/packages/generic/:package_name/:package_version/*', [201, () => raw('PUT', G('pkg/1.0.0/new.bin'), 'new')], [400, () => raw('PUT', G('pkg/1..0/new.bin'), 'new')], [413, () => raw('PUT', G('pkg/1.0.0/huge.bin'), 'x'.repeat(2000))]);
+    flow('GET /api/v4/projects/:id/packages/generic/:package_name/:package_version/*', [200, () => get(G('pkg/1.0.0/f.bin'))], [206, () => ({ ...get(G('pkg/1.0.0/f.bin')), headers: { range: 'bytes=0-1' } })], [404, () => get(G('pkg/1.0.0/none.bin'))], [416, () => ({ ...get(G('pkg/1.0.0/f.bin')), headers: { range: 'bytes=99-' } })]);
+    flow('GET /api/v4/projects/:id/packages', [200, () => get(`${P()}/packages?order_by=name`)], [400, () => get(`${P()}/packages?sort=sideways`)]);
+    flow('GET /api/v4/projects/:id/packages/:package_id', [200, () => get(`${P()}/packages/${kept.package_id}`)], [404, () => get(`${P()}/packages/987654`)]);
+    flow('GET /api/v4/projects/:id/packages/:package_id/package_files', [200, () => get(`${P()}/packages/${kept.package_id}/package_files`)], [404, () => get(`${P()}/packages/987654/package_files`)]);
+    flow('DELETE /api/v4/projects/:id/packages/:package_id/package_files/:package_file_id', [204, () => send('DELETE', `${P()}/packages/${doomedFile.package_id}/package_files/${doomedFile.id}`)], [404, () => send('DELETE', `${P()}/packages/${doomedFile.package_id}/package_files/${doomedFile.id}`)]);
+    flow('DELETE /api/v4/projects/:id/packages/:package_id', [204, () => send('DELETE', `${P()}/packages/${doomedPackage.package_id}`)], [404, () => send('DELETE', `${P()}/packages/${doomedPackage.package_id}`)]);
+    flow('GET /api/v4/projects/:id/packages/:package_id/download_counts', [200, () => get(`${P()}/packages/${kept.package_id}/download_counts`)], [404, () => get(`${P()}/packages/987654/download_counts`)]);
+    flow('GET /api/v4/projects/:id/releases/:tag_name/assets/download_counts', [200, () => get(`${P()}/releases/v1/assets/download_counts`)], [404, () => get(`${P()}/releases/nope/assets/download_counts`)]);
+    flow('POST /api/v4/projects/:id/uploads', [201, () => raw('POST', `${P()}/uploads`, multipart('file').body, multipart('file').headers)], [400, () => raw('POST', `${P()}/uploads`, multipart('other').body, multipart('other').headers)]);
+    flow('GET /api/v4/projects/:id/uploads', [200, () => get(`${P()}/uploads`)], [403, () => get(`${P()}/uploads`, newcomer.token)]);
+    flow('GET /api/v4/projects/:id/uploads/:upload_id', [200, () => get(`${P()}/uploads/${uploaded.id}`)], [404, () => get(`${P()}/uploads/987654`)]);
+    flow('DELETE /api/v4/projects/:id/uploads/:upload_id', [204, () => send('DELETE', `${P()}/uploads/${doomedUpload.id}`)], [404, () => send('DELETE', `${P()}/uploads/${doomedUpload.id}`)]);
+    flow('GET /-/project/:id/uploads/:secret/:filename', [200, () => get(uploaded.full_path)], [404, () => get(`/-/project/${project.id}/uploads/0123456789abcdef0123456789abcdef/a.txt`)]);
     flow('GET /*', [302, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/app`)], [404, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/nope`)]);
   });
 

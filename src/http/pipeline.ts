@@ -4,11 +4,12 @@ import type { Config } from '../config.js';
 import { anonymous } from '../policy.js';
 import type { Ctx } from '../services/context.js';
 import type { Store } from '../store/db.js';
+import type { Files } from '../services/files.js';
 import { authenticate, personalTokens, type TokenResolver } from './auth.js';
 import { registerDrain } from './drain.js';
 import { throwBodyError } from './forms.js';
 import { registerRateLimits } from './rate-limit.js';
-import { factsOf, isPublic } from './route-facts.js';
+import { factsOf, isPublic, readsStream } from './route-facts.js';
 import { collectRoutes } from './route-list.js';
 import { rejectNullBytes, setResponseHeaders } from './security.js';
 import { settleRequestBlanks } from './validation.js';
@@ -22,6 +23,7 @@ export interface PipelineOptions {
   store: Store;
   /** Token kinds beyond personal access tokens, tried in order after them. */
   tokenResolvers: TokenResolver[];
+  files: Files;
 }
 
 /** GitLab merges query and body parameters; a body that is not an object carries none. */
@@ -31,7 +33,7 @@ function mergeParameters(request: FastifyRequest): void {
   request.body = { ...query, ...body };
 }
 
-async function pipeline(app: FastifyInstance, { config, store, tokenResolvers }: PipelineOptions) {
+async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, files }: PipelineOptions) {
   collectRoutes(app);
   app.decorateRequest('ctx', null as unknown as Ctx);
   const drain = registerDrain(app);
@@ -47,13 +49,13 @@ async function pipeline(app: FastifyInstance, { config, store, tokenResolvers }:
     throwBodyError(request);
     if (factsOf(request).body !== undefined && request.routeOptions.schema?.body) mergeParameters(request);
     settleRequestBlanks(request);
-    rejectNullBytes(request);
+    rejectNullBytes(request, !readsStream(request));
   });
 
   // 3. Who is asking (by the credentials the route takes), then the per-user and per-project limits.
   app.addHook('preHandler', async (request) => {
     const actor = isPublic(request) ? anonymous : await authenticate(store.db, request, resolvers);
-    request.ctx = { db: store.db, actor, config, write: store.write, requestId: request.id };
+    request.ctx = { db: store.db, actor, config, write: store.write, files, requestId: request.id };
     if (limits) await limits.afterAuth(request);
   });
 

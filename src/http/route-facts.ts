@@ -6,8 +6,11 @@ import type { FastifyRequest } from 'fastify';
 /** Ways of presenting a token. Anonymous callers are always let through to the policy, which decides. */
 export type Credential = 'personal' | 'job' | 'basic';
 export type Scope = 'api' | 'read_api' | 'read_user';
-/** `form` is urlencoded or multipart fields (curl --data / --form); `json` a JSON document. */
-export type BodyKind = 'json' | 'form';
+/**
+ * `form` is urlencoded or multipart fields (curl --data / --form); `json` a JSON document; `stream`
+ * a file the route reads itself as it arrives, never parsed or held whole (http/stream-body.ts).
+ */
+export type BodyKind = 'json' | 'form' | 'stream';
 /** Counted per project on top of the per-user limit: GitLab's release write throttle. */
 export type RateLimitGroup = 'api' | 'release-writes';
 
@@ -52,10 +55,20 @@ export const facts = {
   /** Release and link writes: job tokens too, and counted per project. */
   releaseWrite: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'release-writes', body: PARAMS },
   releaseRemove: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'release-writes', body: PARAMS },
+  /** Package reads: tokens of every kind, and HTTP Basic as package managers send them (curl --user). */
+  packageRead: { auth: ['personal', 'job', 'basic'], scopes: READ_SCOPES, throttle: 'api' },
+  /** A package file's bytes, streamed in. */
+  packageUpload: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
+  packageRemove: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },
+  /** A project upload: one multipart file, streamed in. */
+  fileUpload: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
 } as const satisfies Record<string, RouteFacts>;
 
 /** The facts of the route a request matched; a request no route matched is a plain API read. */
 export const factsOf = (request: FastifyRequest): RouteFacts =>
   (request.routeOptions.config?.auth ? request.routeOptions.config : facts.read) as RouteFacts;
+
+/** The route reads its body itself as a stream: nothing may look inside it before the handler. */
+export const readsStream = (request: FastifyRequest): boolean => request.routeOptions.config?.body?.includes('stream') === true;
 
 export const isPublic = (request: FastifyRequest): boolean => request.routeOptions.config?.auth === 'public';

@@ -69,13 +69,17 @@ function failedMethod(error: ConnectionError): string | undefined {
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
+/** A stream (a file body a route reads itself) has a whole socket graph behind it: never walked. */
+const isParsed = (value: object) => typeof (value as { pipe?: unknown }).pipe !== 'function' && !Buffer.isBuffer(value);
+
 export function hasNullByte(input: unknown): boolean {
   const stack: unknown[] = [input];
   while (stack.length) {
     const value = stack.pop();
     if (typeof value === 'string') {
       if (value.includes('\u0000')) return true;
-    } else if (value && typeof value === 'object') {
+    } else if (value && typeof value === 'object' && isParsed(value)) {
+      // Parsed parameters only: never a stream or any other object with a graph behind it.
       for (const [key, child] of Object.entries(value)) {
         if (key.includes('\u0000')) return true;
         stack.push(child);
@@ -89,8 +93,9 @@ export function hasNullByte(input: unknown): boolean {
  * As GitLab's HandleNullBytes middleware: a NUL is never meaningful in a parameter, PostgreSQL
  * refuses it in text, and letting SQLite store it would make the two stores disagree.
  */
-export function rejectNullBytes(request: FastifyRequest): void {
-  if (hasNullByte(request.params) || hasNullByte(request.query) || hasNullByte(request.body)) {
+/** `body` false: the body is a stream the route reads itself (a file may hold any byte). */
+export function rejectNullBytes(request: FastifyRequest, body = true): void {
+  if (hasNullByte(request.params) || hasNullByte(request.query) || (body && hasNullByte(request.body))) {
     throw badParams('400 Bad request - null bytes are not allowed in parameters');
   }
 }

@@ -2,6 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import * as downloads from '../services/downloads.js';
 import { Redirect } from './responses.js';
+import { parseClassicUploadPath, sendUpload, uploadAnswers } from './uploads.js';
 import { facts } from '../http/route-facts.js';
 import type { RouteDeps } from './deps.js';
 
@@ -52,8 +53,11 @@ export function parseWebReleasePath(path: string): WebReleasePath | null {
 export default async function webRoutes(instance: FastifyInstance, _deps: RouteDeps) {
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   // Downloads and permalinks: what a CI job token may fetch too.
-  app.get('/*', { config: facts.jobRead, schema: { summary: 'Web URLs: /<full path>/-/releases/<tag>/downloads/<filepath> and /<full path>/-/releases/permalink/latest[/<suffix>]', tags: ['Downloads'], response: { 302: Redirect } } }, async (request, reply) => {
+  app.get('/*', { config: facts.jobRead, schema: { summary: 'Web URLs: /<full path>/-/releases/<tag>/downloads/<filepath>, /<full path>/-/releases/permalink/latest[/<suffix>] and /<full path>/uploads/<secret>/<filename>', tags: ['Downloads'], response: { 302: Redirect, ...uploadAnswers } } }, async (request, reply) => {
     const [path, query = ''] = request.url.split(/\?(.*)/s, 2);
+    // The classic address of a project upload, as older glab and release-it link it.
+    const upload = parseClassicUploadPath(path);
+    if (upload) return sendUpload(request, reply, upload);
     const parsed = parseWebReleasePath(path);
     if (!parsed) return reply.callNotFound();
     const location =

@@ -51,7 +51,7 @@ export async function releaseSnapshot(trx: Kysely<DB>, release: Release): Promis
   };
 }
 
-async function record(
+export async function record(
   trx: Kysely<DB>,
   ctx: Ctx,
   projectId: number,

@@ -49,6 +49,7 @@ export async function assetUrl(ctx: Ctx, projectRef: string, tagName: string, di
   const link = await findLinkByFilepath(ctx.db, release.id, `/${directAssetPath}`);
   if (!link) throw notFound();
   downloads.inc({ via: 'api' });
+  ctx.files.counter.hit('link', link.id);
   return link.url;
 }
 
@@ -96,6 +97,7 @@ export function webAssetUrl(ctx: Ctx, fullPath: string, tagName: string, filepat
     const link = await findLinkByFilepath(ctx.db, release.id, `/${filepath}`);
     if (!link) throw webNotFound();
     downloads.inc({ via: 'web' });
+    ctx.files.counter.hit('link', link.id);
     return link.url;
   });
 }

@@ -7,6 +7,7 @@ import { perfIndexes } from './migrations/004_perf_indexes.js';
 import { auditRequestId } from './migrations/005_audit_request_id.js';
 import { milestones } from './migrations/006_milestones.js';
 import { linkGivenOrder } from './migrations/007_link_given_order.js';
+import { files } from './migrations/008_files.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -20,6 +21,7 @@ function provider(store: Store): MigrationProvider {
         '005_audit_request_id': auditRequestId(),
         '006_milestones': milestones(store.dialect),
         '007_link_given_order': linkGivenOrder(),
+        '008_files': files(store.dialect),
       };
     },
   };

@@ -1,5 +1,6 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
+import type { BlobChunksTable, BlobsTable, DownloadCountsTable, PackageFilesTable, PackagesTable, UploadsTable } from './file-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -125,6 +126,12 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   milestones: MilestonesTable;
   release_milestones: ReleaseMilestonesTable;
+  blobs: BlobsTable;
+  blob_chunks: BlobChunksTable;
+  packages: PackagesTable;
+  package_files: PackageFilesTable;
+  uploads: UploadsTable;
+  download_counts: DownloadCountsTable;
 }
 
 export type User = Selectable<UsersTable>;

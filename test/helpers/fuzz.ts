@@ -663,6 +663,7 @@ export function responseProblems(request: RawRequest, res: RawResponse): string[
 
 export const COUNTED_TABLES = [
   'users', 'namespaces', 'projects', 'members', 'personal_access_tokens', 'tags', 'protected_tags', 'releases', 'release_links',
+  'packages', 'package_files', 'uploads',
 ] as const;
 export type Counts = Record<(typeof COUNTED_TABLES)[number], number>;
 type Delta = Partial<Record<keyof Counts, [number, number]>>;
@@ -716,6 +717,14 @@ export function effectOf(target: string, method: string, res: RawResponse): Delt
       return { release_links: exact(1) };
     case 'DELETE /api/v4/projects/:id/releases/:tag_name/assets/links/:link_id':
       return { release_links: exact(-1) };
+    case 'PUT /api/v4/projects/:id/packages/generic/:package_name/:package_version/*':
+      return { packages: [0, 1], package_files: exact(1) };
+    case 'DELETE /api/v4/projects/:id/packages/:package_id/package_files/:package_file_id':
+      return { package_files: exact(-1) };
+    case 'POST /api/v4/projects/:id/uploads':
+      return { uploads: exact(1) };
+    case 'DELETE /api/v4/projects/:id/uploads/:upload_id':
+      return { uploads: exact(-1) };
     default:
       // Updates change no counts; anything else that wrote is not modelled here.
       return method === 'PUT' || method === 'PATCH' ? {} : 'unknown';

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import pg from 'pg';
+import { ROOT_TOKEN, requestTo, startTestServer } from './helpers/server.js';
+import { startChildServer, type ChildServer } from './helpers/child-server.js';
+import { createTestStore, type TestStore } from './helpers/store.js';
+
+// Nothing acknowledged is lost and nothing unacknowledged is kept: uploads cut off mid-way leave
+// no file and no bytes; an upload answered 201 survives kill -9; content nothing names any more is
+// swept; counted downloads survive SIGTERM.
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const stores: TestStore[] = [];
+const children: ChildServer[] = [];
+after(async () => {
+  for (const c of children) await c.kill();
+  for (const s of stores) await s.drop();
+});
+
+/** Files on disk under the SQLite store's default `files/` folder; the PostgreSQL store keeps none. */
+function diskObjects(store: TestStore): string[] {
+  if (store.kind !== 'sqlite') return [];
+  const root = path.join(path.dirname(store.databaseUrl.slice('sqlite:'.length)), 'files', 'objects');
+  if (!fs.existsSync(root)) return [];
+  return fs.readdirSync(root).flatMap((d) => fs.readdirSync(path.join(root, d)).map((f) => `${d}/${f}`));
+}
+
+async function rows(store: TestStore, sql: string): Promise<number> {
+  if (store.kind === 'postgres') {
+    const schema = new URL(store.databaseUrl).searchParams.get('schema');
+    const client = new pg.Client({ connectionString: store.databaseUrl.replace(/[?&]schema=[^&]*/, ''), options: `-c search_path=${schema}` });
+    await client.connect();
+    try {
+      return Number((await client.query(sql)).rows[0].n);
+    } finally {
+      await client.end();
+    }
+  }
+  const { default: Database } = await import('better-sqlite3');
+  const db = new Database(store.databaseUrl.slice('sqlite:'.length), { readonly: true });
+  try {
+    return Number((db.prepare(sql).get() as { n: number }).n);
+  } finally {
+    db.close();
+  }
+}
+
+async function child(env: Record<string, string> = {}, store?: TestStore) {
+  const s = store ?? (await createTestStore());
+  if (!store) stores.push(s);
+  const c = await startChildServer(s.databaseUrl, env);
+  children.push(c);
+  return { store: s, server: c };
+}
+
+/** Sends headers promising `declared` bytes, then only `sent` of them, and hangs up. */
+function cutUpload(port: number, urlPath: string, declared: number, sent: number): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`PUT ${urlPath} HTTP/1.1\r\nHost: x\r\nPRIVATE-TOKEN: ${ROOT_TOKEN}\r\nContent-Length: ${declared}\r\n\r\n`);
+      socket.write(randomBytes(sent), () => setTimeout(() => socket.destroy(), 100));
+    });
+    socket.on('close', () => resolve());
+    socket.on('error', () => {});
+  });
+}
+
+async function project(base: string) {
+  const res = await requestTo(base, 'POST', '/api/v4/projects', { token: ROOT_TOKEN, json: { name: 'durable' } });
+  assert.equal(res.status, 201, res.text);
+  return res.body.id as number;
+}
+
+test('a client that hangs up mid-upload leaves no package, no file and no stored bytes', async () => {
+  const server = await startTestServer();
+  try {
+    const id = await project(server.url);
+    await cutUpload(Number(new URL(server.url).port), `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 2_000_000, 600_000);
+    // The server notices the hang-up and rolls back; give it a moment.
+    await new Promise((r) => setTimeout(r, 500));
+    const db = server.running.store.db;
+    assert.equal((await db.selectFrom('packages').selectAll().execute()).length, 0);
+    assert.equal((await db.selectFrom('package_files').selectAll().execute()).length, 0);
+    assert.equal((await db.selectFrom('blobs').selectAll().execute()).length, 0);
+    assert.equal((await db.selectFrom('blob_chunks').select('seq').execute()).length, 0);
+    assert.deepEqual(diskObjects(server.store), []);
+    // And the server still works.
+    const ok = await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/cut/1.0.0/whole.bin`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: 'whole' });
+    assert.equal(ok.status, 201);
+  } finally {
+    await server.close();
+  }
+});
+
+test('an upload answered 201 survives kill -9 and restart with the same bytes; a crash mid-upload leaves only what the sweeper removes', { timeout: 120_000 }, async () => {
+  const { store, server } = await child({ BLOB_SWEEP_INTERVAL_SECONDS: '3600' });
+  const id = await project(server.url);
+  const bytes = randomBytes(3_000_000);
+  const put = await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/kept/1.0.0/app.bin`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: bytes });
+  assert.equal(put.status, 201);
+  // Killed while another upload is half-way through.
+  const cut = cutUpload(server.port, `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 5_000_000, 1_000_000);
+  await new Promise((r) => setTimeout(r, 200));
+  server.child.kill('SIGKILL');
+  await server.exited;
+  await cut;
+
+  const again = (await child({ BLOB_SWEEP_INTERVAL_SECONDS: '1', BLOB_SWEEP_GRACE_SECONDS: '0' }, store)).server;
+  const res = await fetch(`${again.url}/api/v4/projects/${id}/packages/generic/kept/1.0.0/app.bin`, { headers: { 'private-token': ROOT_TOKEN } });
+  assert.equal(res.status, 200);
+  assert.equal(sha(Buffer.from(await res.arrayBuffer())), sha(bytes));
+  assert.equal(await rows(store, "select count(*) as n from package_files where file_name = 'half.bin'"), 0);
+  // The half-written file on disk (a `.part`) is swept; the kept one stays.
+  const deadline = Date.now() + 10_000;
+  while (diskObjects(store).some((f) => f.endsWith('.part')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(diskObjects(store).length, store.kind === 'sqlite' ? 1 : 0);
+  assert.equal(await rows(store, 'select count(*) as n from blobs'), 1);
+});
+
+test('content no file names any more is swept, and content still named is not', { timeout: 60_000 }, async () => {
+  const { store, server } = await child({ BLOB_SWEEP_INTERVAL_SECONDS: '1', BLOB_SWEEP_GRACE_SECONDS: '0' });
+  const id = await project(server.url);
+  const put = (name: string, body: string) =>
+    fetch(`${server.url}/api/v4/projects/${id}/packages/generic/sweep/1.0.0/${name}?select=package_file`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body }).then((r) => r.json());
+  const gone = await put('gone.txt', 'only here');
+  await put('stays.txt', 'named twice');
+  await put('stays-too.txt', 'named twice');
+  const del = await requestTo(server.url, 'DELETE', `/api/v4/projects/${id}/packages/${gone.package_id}/package_files/${gone.id}`, { token: ROOT_TOKEN });
+  assert.equal(del.status, 204);
+  const deadline = Date.now() + 10_000;
+  while ((await rows(store, 'select count(*) as n from blobs')) > 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await rows(store, 'select count(*) as n from blobs'), 1);
+  assert.equal(await rows(store, `select count(*) as n from blobs where sha256 = '${sha(Buffer.from('named twice'))}'`), 1);
+  if (store.kind === 'sqlite') assert.equal(diskObjects(store).length, 1);
+  else assert.equal(await rows(store, 'select count(distinct location) as n from blob_chunks'), 1);
+  const res = await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/sweep/1.0.0/stays.txt`, { headers: { 'private-token': ROOT_TOKEN } });
+  assert.equal(await res.text(), 'named twice');
+});
+
+test('downloads are counted per link (API and web direct asset URLs) and per package file, and the counts survive SIGTERM', { timeout: 60_000 }, async () => {
+  // A long flush interval: only the flush at shutdown can have written them.
+  const { store, server } = await child({ DOWNLOAD_COUNT_FLUSH_MS: '3600000' });
+  const id = await project(server.url);
+  const release = await requestTo(server.url, 'POST', `/api/v4/projects/${id}/releases`, {
+    token: ROOT_TOKEN,
+    json: { tag_name: 'v1', ref: 'main', assets: { links: [{ name: 'app', url: 'https://example.com/app', direct_asset_path: '/bin/app' }, { name: 'docs', url: 'https://example.com/docs' }] } },
+  });
+  assert.equal(release.status, 201, release.text);
+  const full = release.body._links.self.replace('http://relinks.test/', '').split('/-/releases')[0];
+  for (let i = 0; i < 3; i++) assert.equal((await fetch(`${server.url}/api/v4/projects/${id}/releases/v1/downloads/bin/app`, { headers: { 'private-token': ROOT_TOKEN }, redirect: 'manual' })).status, 302);
+  assert.equal((await fetch(`${server.url}/${full}/-/releases/v1/downloads/bin/app`, { headers: { 'private-token': ROOT_TOKEN }, redirect: 'manual' })).status, 302);
+  const up = await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/counted/1.0.0/f.bin?select=package_file`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: 'bytes' }).then((r) => r.json());
+  for (let i = 0; i < 2; i++) await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/counted/1.0.0/f.bin`, { headers: { 'private-token': ROOT_TOKEN } }).then((r) => r.arrayBuffer());
+  // A HEAD and a resumed range are not new downloads.
+  await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/counted/1.0.0/f.bin`, { method: 'HEAD', headers: { 'private-token': ROOT_TOKEN } });
+  await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/counted/1.0.0/f.bin`, { headers: { 'private-token': ROOT_TOKEN, range: 'bytes=2-' } }).then((r) => r.arrayBuffer());
+
+  server.child.kill('SIGTERM');
+  await server.exited;
+  const again = (await child({}, store)).server;
+  const links = await requestTo(again.url, 'GET', `/api/v4/projects/${id}/releases/v1/assets/download_counts`, { token: ROOT_TOKEN });
+  assert.equal(links.status, 200);
+  const byName = Object.fromEntries(links.body.map((c: { name: string; downloads: number }) => [c.name, c.downloads]));
+  assert.deepEqual(byName, { app: 4, docs: 0 });
+  assert.equal(links.body.find((c: { name: string }) => c.name === 'docs').last_downloaded_at, null);
+  const files = await requestTo(again.url, 'GET', `/api/v4/projects/${id}/packages/${up.package_id}/download_counts`, { token: ROOT_TOKEN });
+  assert.deepEqual(files.body.map((c: { name: string; downloads: number }) => [c.name, c.downloads]), [['f.bin', 2]]);
+  const pkg = await requestTo(again.url, 'GET', `/api/v4/projects/${id}/packages/${up.package_id}`, { token: ROOT_TOKEN });
+  assert.ok(pkg.body.last_downloaded_at, 'the package shows when it was last downloaded');
+  // GitLab's link JSON is untouched.
+  const link = await requestTo(again.url, 'GET', `/api/v4/projects/${id}/releases/v1/assets/links`, { token: ROOT_TOKEN });
+  assert.ok(link.body.every((l: object) => !('downloads' in l)));
+});
