@@ -63,6 +63,8 @@ export function files(dialect: Dialect) {
         .addUniqueConstraint('uploads_secret_key', ['secret'])
         .execute();
       await db.schema.createIndex('uploads_sha256').on('uploads').column('sha256').execute();
+      // A project's uploads, newest first; and a project's deletion finds them without a scan.
+      await db.schema.createIndex('uploads_project_id_created_at').on('uploads').columns(['project_id', 'created_at']).execute();
 
       // Counted in memory and added here in batches: no write per download on the request path.
       await db.schema
