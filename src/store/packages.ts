@@ -28,14 +28,7 @@ export async function upsertPackage(trx: Kysely<DB>, p: { project_id: number; na
       oc.columns(['project_id', 'package_type', 'name', 'version']).doUpdateSet(p.status ? { status: p.status, updated_at: at } : { updated_at: at }),
     )
     .execute();
-  return trx
-    .selectFrom('packages')
-    .selectAll()
-    .where('project_id', '=', p.project_id)
-    .where('package_type', '=', p.package_type)
-    .where('name', '=', p.name)
-    .where('version', '=', p.version)
-    .executeTakeFirstOrThrow();
+  return (await findPackageByVersion(trx, p.project_id, p.package_type, p.name, p.version))!;
 }
 
 export async function insertPackageFile(trx: Kysely<DB>, f: { package_id: number; file_name: string; size: number; file_sha256: string }): Promise<PackageFile> {
