@@ -20,6 +20,25 @@ export interface Config {
   metricsEnabled: boolean;
   /** Addresses and CIDR blocks allowed to read /-/metrics (the client IP as TRUSTED_PROXIES gives it). */
   metricsAllowedIps: string[];
+  /** Project webhooks: delivery, retries and the local-network rule; see docs/webhooks.md. */
+  webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  /** GitLab's "allow requests to the local network from webhooks": off refuses loopback, private and link-local targets. */
+  allowLocalRequests: boolean;
+  /** One attempt's limit, from connecting to the last byte read (GitLab's webhook_timeout). */
+  timeoutMs: number;
+  /** Deliveries this instance sends at once; 0 leaves delivery to other instances. */
+  workers: number;
+  /** How often an idle worker looks for deliveries that other instances committed. */
+  pollIntervalMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Attempts of one delivery before it is given up. */
+  maxAttempts: number;
+  /** Encrypts hook tokens and custom header values at rest when set. */
+  secretKey: string | undefined;
 }
 
 export interface RateLimits {
@@ -90,7 +109,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const metricsEnabled = bool(env, 'METRICS_ENABLED', true);
   const metricsAllowedIps = ipRangesOf(env, 'METRICS_ALLOWED_IPS', METRICS_ALLOWED_IPS_DEFAULT);
 
-  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps };
+  const webhooks = webhookConfig(env);
+
+  return { port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps, webhooks };
+}
+
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookSettings {
+  const retryBaseMs = int(env, 'WEBHOOK_RETRY_BASE_MS', 10_000, 1, 86_400_000);
+  const retryMaxMs = int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 7 * 86_400_000);
+  if (retryMaxMs < retryBaseMs) throw new ConfigError('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
+  const secretKey = env.WEBHOOK_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 32) throw new ConfigError('WEBHOOK_SECRET_KEY must be at least 32 characters long');
+  return {
+    allowLocalRequests: bool(env, 'WEBHOOK_ALLOW_LOCAL_REQUESTS', false),
+    timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    workers: int(env, 'WEBHOOK_WORKERS', 4, 0, 256),
+    pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    retryBaseMs,
+    retryMaxMs,
+    maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 1000),
+    secretKey,
+  };
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

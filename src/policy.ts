@@ -133,3 +133,8 @@ export const canReadMilestones = canReadProject;
 export function canAdminMilestones(actor: Actor, view: ProjectView): boolean {
   return isAdmin(actor, view) || view.access >= AccessLevel.REPORTER;
 }
+
+/** Project webhooks (list, read, change, test, their events): Maintainer and up, as GitLab's admin_web_hook. */
+export function canAdminWebHooks(actor: Actor, view: ProjectView): boolean {
+  return canAdminProject(actor, view);
+}

@@ -22,6 +22,7 @@ import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } f
 import { jobRefFor } from './job-tokens.js';
 import { visibleProject } from './projects.js';
 import { assertCanChangeRelease, writableRelease } from './release-access.js';
+import { fireReleaseHooks } from './webhooks/fire.js';
 
 /** Builds the JSON of one project's releases (see release-json.ts). */
 const present = (ctx: Ctx, view: ProjectView, rows: Release[], options?: PresentOptions) =>
@@ -161,6 +162,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
         });
       }
       await auditRelease(trx, ctx, projectId, 'created', null, await releaseSnapshot(trx, release));
+      await fireReleaseHooks(trx, ctx, view.project, release, 'create');
       // Built inside the transaction, so an Idempotency-Key can store this response with the release.
       const json = (await present({ ...ctx, db: trx }, view, [release]))[0];
       await rememberResponse(trx, ctx, 201, json);
@@ -199,6 +201,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
     });
     if (milestones) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
     await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
+    await fireReleaseHooks(trx, ctx, view.project, row, 'update');
     return row;
   });
   return (await present(ctx, view, [updated]))[0];
@@ -214,6 +217,7 @@ export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: strin
     // link created a moment before (link creates take the same lock).
     const json = (await present({ ...ctx, db: trx }, view, [before]))[0];
     const beforeSnapshot = await releaseSnapshot(trx, before);
+    await fireReleaseHooks(trx, ctx, view.project, before, 'delete');
     await releases.deleteRelease(trx, release.id);
     await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
     return json;

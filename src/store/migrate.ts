@@ -6,6 +6,7 @@ import { auditIdempotency } from './migrations/003_audit_idempotency.js';
 import { perfIndexes } from './migrations/004_perf_indexes.js';
 import { auditRequestId } from './migrations/005_audit_request_id.js';
 import { milestones } from './migrations/006_milestones.js';
+import { webhooks } from './migrations/009_webhooks.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -18,6 +19,7 @@ function provider(store: Store): MigrationProvider {
         '004_perf_indexes': perfIndexes(store.dialect),
         '005_audit_request_id': auditRequestId(),
         '006_milestones': milestones(store.dialect),
+        '009_webhooks': webhooks(store.dialect),
       };
     },
   };

@@ -1,5 +1,6 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
+import type { WebHookDeliveriesTable, WebHookEventsTable, WebHookLogsTable, WebHooksTable } from './webhook-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -125,6 +126,10 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   milestones: MilestonesTable;
   release_milestones: ReleaseMilestonesTable;
+  web_hooks: WebHooksTable;
+  web_hook_events: WebHookEventsTable;
+  web_hook_deliveries: WebHookDeliveriesTable;
+  web_hook_logs: WebHookLogsTable;
 }
 
 export type User = Selectable<UsersTable>;
