@@ -15,7 +15,8 @@ export interface Received {
   at: number;
 }
 
-export type Reply = { status: number; body?: string | Buffer; headers?: Record<string, string> } | 'hang';
+/** `endless`: after the status, body bytes keep coming until the sender hangs up. */
+export type Reply = { status: number; body?: string | Buffer; headers?: Record<string, string>; endless?: boolean } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -87,7 +88,10 @@ export async function startReceiver(): Promise<Receiver> {
         return;
       }
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
-      res.end(answer.body ?? '');
+      if (!answer.endless) return void res.end(answer.body ?? '');
+      const chunk = Buffer.alloc(4096, 0x78);
+      const timer = setInterval(() => res.write(chunk), 5);
+      res.on('close', () => clearInterval(timer));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
