@@ -99,6 +99,23 @@ export async function claim(trx: Kysely<DB>, dialect: Dialect, ids: number[], no
   return rows.map((r) => r.id);
 }
 
+/** The oldest due, unclaimed delivery of one hook, claimed for this worker (the slot that just sent to the hook goes on with it). */
+export async function claimNextOfHook(trx: Kysely<DB>, dialect: Dialect, hookId: number, now: string, until: string, worker: string): Promise<number | undefined> {
+  const next = await trx
+    .selectFrom('web_hook_deliveries')
+    .select('id')
+    .where('hook_id', '=', hookId)
+    .where('state', '=', 'pending')
+    .where('next_attempt_at', '<=', now)
+    .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (!next) return undefined;
+  const [claimed] = await claim(trx, dialect, [next.id], now, until, worker);
+  return claimed;
+}
+
 export interface ClaimedDelivery {
   id: number;
   attempts: number;

@@ -3,9 +3,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../../config.js';
 import { setWebhookQueueProbe } from '../../metrics.js';
 import type { Store } from '../../store/db.js';
-import { claim, claimedDeliveries, dueDeliveries, prune, queueStats, releaseClaim, type ClaimedDelivery } from '../../store/webhook-queue.js';
+import { claim, claimedDeliveries, claimNextOfHook, dueDeliveries, prune, queueStats, releaseClaim, type ClaimedDelivery } from '../../store/webhook-queue.js';
 import { attempt, originOf } from './attempt.js';
 import { onEnqueued } from './fire.js';
+import { executable } from './auto-disabling.js';
 import { recordAttempt } from './record.js';
 
 // The delivery worker. Every instance runs one (WEBHOOK_WORKERS slots; 0 runs none) over the shared
@@ -40,7 +41,9 @@ interface InFlight {
 export function startDeliveryWorker(store: Store, config: Config, log: FastifyBaseLogger): DeliveryWorker {
   const settings = config.webhooks;
   const me = randomUUID();
+  /** By slot: a slot sends one delivery after another to the same hook while it has due ones. */
   const inFlight = new Map<number, InFlight>();
+  let slots = 0;
   let stopping = false;
   let ticking = false;
   let again = false;
@@ -77,8 +80,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
           picked.push(d.id);
         }
         if (picked.length === 0) break;
-        const until = new Date(nowMs + settings.timeoutMs * 2 + 1000).toISOString();
-        const claimed = await store.write((trx) => claim(trx, store.dialect, picked, now, until, me));
+        const claimed = await store.write((trx) => claim(trx, store.dialect, picked, now, claimUntil(nowMs), me));
         for (const row of await claimedDeliveries(store.db, claimed)) start(row);
         // All taken: there may be more due right away.
         if (claimed.length === picked.length && picked.length === free) again = true;
@@ -93,19 +95,35 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
     }
   }
 
-  function start(row: ClaimedDelivery): void {
+  /** A claim lasts two timeouts and a second: an attempt is over by then, unless its worker died. */
+  const claimUntil = (nowMs: number) => new Date(nowMs + settings.timeoutMs * 2 + 1000).toISOString();
+
+  function start(first: ClaimedDelivery): void {
+    const slot = ++slots;
     const controller = new AbortController();
-    const entry: InFlight = { hookId: row.hook_id, origin: originOf(row.url), controller, done: Promise.resolve() };
-    inFlight.set(row.id, entry);
-    entry.done = deliver(row, controller.signal)
-      .catch((error) => log.error({ err: error, correlation_id: row.request_id, hook_id: row.hook_id, delivery_id: row.id }, 'webhook delivery could not be recorded; it is sent again once its claim runs out'))
-      .finally(() => {
-        inFlight.delete(row.id);
-        if (!stopping) void tick();
-      });
+    const entry: InFlight = { hookId: first.hook_id, origin: originOf(first.url), controller, done: Promise.resolve() };
+    inFlight.set(slot, entry);
+    const run = async () => {
+      let row: ClaimedDelivery | undefined = first;
+      while (row) {
+        const current: ClaimedDelivery = row;
+        const next = await deliver(current, controller.signal).catch((error) => {
+          log.error({ err: error, correlation_id: current.request_id, hook_id: current.hook_id, delivery_id: current.id }, 'webhook delivery could not be recorded; it is sent again once its claim runs out');
+          return undefined;
+        });
+        row = next === undefined || stopping ? undefined : (await claimedDeliveries(store.db, [next]))[0];
+        // Ours but not sent (shutdown): handed back at once.
+        if (next !== undefined && !row) await releaseClaim(store.db, next, me).catch(() => {});
+      }
+    };
+    entry.done = run().finally(() => {
+      inFlight.delete(slot);
+      if (!stopping) void tick();
+    });
   }
 
-  async function deliver(row: ClaimedDelivery, signal: AbortSignal): Promise<void> {
+  /** Sends one delivery and records it; returns the next delivery of the same hook, claimed, if one is due. */
+  async function deliver(row: ClaimedDelivery, signal: AbortSignal): Promise<number | undefined> {
     const context = { correlation_id: row.request_id, hook_id: row.hook_id, delivery_id: row.id, event_id: row.event_id, attempt: row.attempts + 1, target: originOf(row.url) };
     const result = await attempt(
       {
@@ -127,10 +145,16 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
       // Cut off by shutdown before any answer: not an attempt that counts. Sent again after restart.
       await releaseClaim(store.db, row.id, me);
       log.info(context, 'webhook delivery interrupted by shutdown; it is sent again when a worker runs');
-      return;
+      return undefined;
     }
     const nowMs = Date.now();
-    const recorded = await store.write((trx) => recordAttempt(trx, row.hook_id, result, settings, nowMs, { id: row.id, attempts: row.attempts, worker: me }));
+    const now = new Date(nowMs).toISOString();
+    const { recorded, next } = await store.write(async (trx) => {
+      const recorded = await recordAttempt(trx, row.hook_id, result, settings, nowMs, { id: row.id, attempts: row.attempts, worker: me });
+      const state = recorded.hookState ?? recorded.hook;
+      const goOn = !stopping && recorded.hook && !recorded.claimLost && state && executable(state, now);
+      return { recorded, next: goOn ? await claimNextOfHook(trx, store.dialect, row.hook_id, now, claimUntil(nowMs), me) : undefined };
+    });
     const fields = { ...context, status: result.answer.status, duration_s: Number(result.durationSeconds.toFixed(4)), latency_s: Number(((nowMs - Date.parse(row.created_at)) / 1000).toFixed(3)) };
     if (!recorded.hook) log.info(fields, 'webhook delivery dropped: its hook was deleted');
     else if (recorded.claimLost) log.warn(fields, 'webhook delivery was taken over by another worker after its claim ran out');
@@ -140,6 +164,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
     if (recorded.hookState && recorded.hookState.recent_failures !== recorded.hook?.recent_failures) {
       log.info({ hook_id: row.hook_id, recent_failures: recorded.hookState.recent_failures, disabled_until: recorded.hookState.disabled_until, abandoned: recorded.abandoned }, 'webhook failure count changed');
     }
+    return next;
   }
 
   const unsubscribe = onEnqueued(() => {
