@@ -538,3 +538,28 @@ describe('the events log', () => {
     }
   });
 });
+
+describe('retention', () => {
+  test('logs, finished deliveries and events older than 7 days are pruned; pending deliveries stay', async () => {
+    const { prune } = await import('../src/store/webhook-queue.js');
+    const p = await project();
+    const path = `/prune-${p.id}`;
+    const hook = await addHook(p.id, { url: `${receiver.url}${path}` });
+    for (const tag of ['v1', 'v2']) assert.equal((await root('POST', `/api/v4/projects/${p.id}/releases`, { tag_name: tag, ref: 'main' })).status, 201);
+    await eventually(async () => (await db().selectFrom('web_hook_deliveries').select('state').where('hook_id', '=', hook.id).where('state', '=', 'delivered').execute()).length === 2);
+    const old = new Date(Date.now() - 8 * 86_400_000).toISOString();
+    const [first] = await db().selectFrom('web_hook_deliveries').select(['id', 'event_id']).where('hook_id', '=', hook.id).orderBy('id').execute();
+    // One delivered a week ago, and one still pending from then (a receiver down for a week).
+    await db().updateTable('web_hook_deliveries').set({ created_at: old }).where('hook_id', '=', hook.id).execute();
+    await db().updateTable('web_hook_events').set({ created_at: old }).where('project_id', '=', p.id).execute();
+    await db().updateTable('web_hook_logs').set({ created_at: old }).where('hook_id', '=', hook.id).execute();
+    await db().updateTable('web_hook_deliveries').set({ state: 'pending', next_attempt_at: new Date(Date.now() + 3_600_000).toISOString() }).where('id', '=', first.id).execute();
+    await prune(db(), new Date(Date.now() - 7 * 86_400_000).toISOString());
+    const left = await db().selectFrom('web_hook_deliveries').select(['id', 'state']).where('hook_id', '=', hook.id).execute();
+    assert.deepEqual(left, [{ id: first.id, state: 'pending' }]);
+    const events = await db().selectFrom('web_hook_events').select('id').where('project_id', '=', p.id).execute();
+    assert.deepEqual(events.map((e) => e.id), [first.event_id], 'the pending delivery keeps its event');
+    assert.deepEqual(await db().selectFrom('web_hook_logs').select('id').where('hook_id', '=', hook.id).execute(), []);
+    assert.deepEqual((await root('GET', `/api/v4/projects/${p.id}/hooks/${hook.id}/events`)).body, []);
+  });
+});

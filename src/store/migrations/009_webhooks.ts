@@ -60,6 +60,9 @@ export function webhooks(dialect: Dialect) {
       await db.schema.createIndex('web_hook_deliveries_state_next_attempt_at').on('web_hook_deliveries').columns(['state', 'next_attempt_at']).execute();
       await db.schema.createIndex('web_hook_deliveries_hook_id_state').on('web_hook_deliveries').columns(['hook_id', 'state']).execute();
       await db.schema.createIndex('web_hook_deliveries_event_id').on('web_hook_deliveries').column('event_id').execute();
+      // What the pruning of week-old rows looks up.
+      await db.schema.createIndex('web_hook_deliveries_created_at').on('web_hook_deliveries').column('created_at').execute();
+      await db.schema.createIndex('web_hook_events_created_at').on('web_hook_events').column('created_at').execute();
 
       // What GitLab's WebHookLog keeps of each attempt (and of each test call).
       await id(db.schema.createTable('web_hook_logs'))
@@ -78,6 +81,7 @@ export function webhooks(dialect: Dialect) {
         .addColumn('created_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('web_hook_logs_hook_id_created_at').on('web_hook_logs').columns(['hook_id', 'created_at', 'id']).execute();
+      await db.schema.createIndex('web_hook_logs_created_at').on('web_hook_logs').column('created_at').execute();
     },
   };
 }
