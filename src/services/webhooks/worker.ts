@@ -26,6 +26,8 @@ export interface DeliveryWorker {
 }
 
 const SHUTDOWN_GRACE_MS = 2000;
+/** Deliveries a slot sends to one hook in a row before it lets the oldest due delivery of any hook go first. */
+const RUN_LENGTH = 32;
 const QUEUE_LOG_INTERVAL_MS = 60_000;
 const PRUNE_INTERVAL_MS = 10 * 60_000;
 /** GitLab shows a hook's events of the past 7 days; older logs and finished deliveries go. */
@@ -105,13 +107,15 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
     inFlight.set(slot, entry);
     const run = async () => {
       let row: ClaimedDelivery | undefined = first;
-      while (row) {
+      for (let sent = 1; row; sent++) {
         const current: ClaimedDelivery = row;
-        const next = await deliver(current, controller.signal).catch((error) => {
+        const next = await deliver(current, controller.signal, sent < RUN_LENGTH).catch((error) => {
           log.error({ err: error, correlation_id: current.request_id, hook_id: current.hook_id, delivery_id: current.id }, 'webhook delivery could not be recorded; it is sent again once its claim runs out');
           return undefined;
         });
         row = next === undefined || stopping ? undefined : (await claimedDeliveries(store.db, [next]))[0];
+        // The hook's URL may have changed meanwhile: the slot is now that receiver's.
+        if (row) entry.origin = originOf(row.url);
         // Ours but not sent (shutdown): handed back at once.
         if (next !== undefined && !row) await releaseClaim(store.db, next, me).catch(() => {});
       }
@@ -123,7 +127,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
   }
 
   /** Sends one delivery and records it; returns the next delivery of the same hook, claimed, if one is due. */
-  async function deliver(row: ClaimedDelivery, signal: AbortSignal): Promise<number | undefined> {
+  async function deliver(row: ClaimedDelivery, signal: AbortSignal, mayGoOn: boolean): Promise<number | undefined> {
     const context = { correlation_id: row.request_id, hook_id: row.hook_id, delivery_id: row.id, event_id: row.event_id, attempt: row.attempts + 1, target: originOf(row.url) };
     const result = await attempt(
       {
@@ -152,7 +156,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
     const { recorded, next } = await store.write(async (trx) => {
       const recorded = await recordAttempt(trx, row.hook_id, result, settings, nowMs, { id: row.id, attempts: row.attempts, worker: me });
       const state = recorded.hookState ?? recorded.hook;
-      const goOn = !stopping && recorded.hook && !recorded.claimLost && state && executable(state, now);
+      const goOn = mayGoOn && !stopping && recorded.hook && !recorded.claimLost && state && executable(state, now);
       return { recorded, next: goOn ? await claimNextOfHook(trx, store.dialect, row.hook_id, now, claimUntil(nowMs), me) : undefined };
     });
     const fields = { ...context, status: result.answer.status, duration_s: Number(result.durationSeconds.toFixed(4)), latency_s: Number(((nowMs - Date.parse(row.created_at)) / 1000).toFixed(3)) };
