@@ -182,3 +182,53 @@ describe('with the local network allowed: what a receiver cannot do', () => {
     }
   });
 });
+
+describe('secrets at rest, and the timeout', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({
+      WEBHOOK_ALLOW_LOCAL_REQUESTS: 'true', WEBHOOK_POLL_INTERVAL_MS: '50', WEBHOOK_TIMEOUT_MS: '500',
+      WEBHOOK_RETRY_BASE_MS: '60000', WEBHOOK_SECRET_KEY: 'webhook-secret-key-for-tests-0123456789',
+    });
+  });
+  after(async () => server?.close());
+  const root = (method: string, path: string, json?: unknown) => server.request(method, path, { token: ROOT_TOKEN, json });
+
+  test('with WEBHOOK_SECRET_KEY the token and custom header values are stored encrypted and sent as given', async () => {
+    const p = await createProject(server, `sealed${process.pid}`);
+    const hook = await root('POST', `/api/v4/projects/${p.id}/hooks`, {
+      url: `${receiver.url}/sealed`, releases_events: true, token: 'sealed-hook-token-31337', custom_headers: [{ key: 'Authorization', value: 'Bearer sealed-header-value-42' }],
+    });
+    assert.equal(hook.status, 201, hook.text);
+    const row = await server.running.store.db.selectFrom('web_hooks').selectAll().where('id', '=', hook.body.id).executeTakeFirstOrThrow();
+    assert.match(row.token!, /^enc:v1:/);
+    assert.doesNotMatch(JSON.stringify(row), /sealed-hook-token-31337|sealed-header-value-42/);
+    await root('POST', `/api/v4/projects/${p.id}/releases`, { tag_name: 'v1', ref: 'main' });
+    await eventually(async () => receiver.requests.some((r) => r.url === '/sealed'));
+    const got = receiver.requests.find((r) => r.url === '/sealed')!;
+    assert.equal(got.headers['x-gitlab-token'], 'sealed-hook-token-31337');
+    assert.equal(got.headers.authorization, 'Bearer sealed-header-value-42');
+  });
+
+  test('an attempt is cut off at WEBHOOK_TIMEOUT_MS, logged as such, and retried later', async () => {
+    const p = await createProject(server, `timeout${process.pid}`);
+    const hook = await root('POST', `/api/v4/projects/${p.id}/hooks`, { url: `${receiver.url}/timeout`, releases_events: true });
+    const previous = receiver.reply;
+    receiver.reply = (request, n) => (request.url === '/timeout' ? 'hang' : previous(request, n));
+    try {
+      await root('POST', `/api/v4/projects/${p.id}/releases`, { tag_name: 'v1', ref: 'main' });
+      await eventually(async () => (await root('GET', `/api/v4/projects/${p.id}/hooks/${hook.body.id}/events`)).body.length === 1, 5000, 'the attempt is recorded');
+    } finally {
+      receiver.reply = previous;
+      receiver.release();
+    }
+    const [event] = (await root('GET', `/api/v4/projects/${p.id}/hooks/${hook.body.id}/events`)).body;
+    assert.equal(event.response_status, 'internal error');
+    assert.equal(event.internal_error_message, 'Request timed out after 500 ms');
+    assert.ok(event.execution_duration >= 0.45 && event.execution_duration < 2, String(event.execution_duration));
+    const delivery = await server.running.store.db.selectFrom('web_hook_deliveries').selectAll().where('hook_id', '=', hook.body.id).executeTakeFirstOrThrow();
+    assert.equal(delivery.state, 'pending');
+    assert.equal(delivery.attempts, 1);
+    assert.ok(Date.parse(delivery.next_attempt_at) - Date.now() > 20_000, 'the next attempt waits (base 60 s, jittered)');
+  });
+});

@@ -80,6 +80,17 @@ function headersFor(input: AttemptInput, settings: WebhookSettings) {
   return { sent, logged };
 }
 
+class TimedOut extends Error {}
+
+/** `work`, or TimedOut once `ms` have passed (a resolver that does not answer holds no slot for longer). */
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimedOut(`Request timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
 export async function attempt(input: AttemptInput, settings: WebhookSettings, signal?: AbortSignal): Promise<AttemptResult> {
   const started = performance.now();
   let answer: Answer;
@@ -87,8 +98,11 @@ export async function attempt(input: AttemptInput, settings: WebhookSettings, si
   try {
     const headers = headersFor(input, settings);
     logged = headers.logged;
-    const target = await resolveTarget(input.url, settings.allowLocalRequests);
-    answer = await post(target, headers.sent, Buffer.from(input.payload, 'utf8'), { timeoutMs: settings.timeoutMs, verifyTls: input.verifyTls, signal });
+    // One deadline for the whole attempt: resolving the name counts too.
+    const target = await within(resolveTarget(input.url, settings.allowLocalRequests), settings.timeoutMs);
+    const left = Math.max(1, settings.timeoutMs - (performance.now() - started));
+    answer = await post(target, headers.sent, Buffer.from(input.payload, 'utf8'), { timeoutMs: left, verifyTls: input.verifyTls, signal });
+    if (answer.error?.startsWith('Request timed out')) answer.error = `Request timed out after ${settings.timeoutMs} ms`;
   } catch (error) {
     const message = error instanceof BlockedUrl ? `URL is blocked: ${error.message}` : error instanceof Error ? error.message : String(error);
     answer = { status: null, headers: {}, body: '', error: message };

@@ -95,6 +95,9 @@ function literalOf(url: URL): string | null {
   return net.isIP(host) ? host : null;
 }
 
+/** A name that does not resolve this fast when a hook is saved counts as not resolving. */
+const SAVE_LOOKUP_MS = 5000;
+
 type Lookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
 const systemLookup: Lookup = (host) => dns.lookup(host, { all: true, verbatim: true });
 
@@ -110,7 +113,7 @@ export async function checkHookUrl(raw: string, allowLocal: boolean, lookup: Loo
   if (literal) addresses = [literal];
   else {
     try {
-      addresses = (await lookup(url.hostname)).map((a) => a.address);
+      addresses = (await Promise.race([lookup(url.hostname), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('slow')), SAVE_LOOKUP_MS).unref())])).map((a) => a.address);
     } catch {
       return;
     }
