@@ -76,3 +76,21 @@ test('payload formats: GitLab\'s times, absolute image URLs outside code, event 
   assert.equal(eventHeader('release_hooks'), 'Release Hook');
   assert.equal(eventHeader('tag_push_hooks'), 'Tag Push Hook');
 });
+
+test('the WEBHOOK_* settings: defaults, and a bad value stops the start with a message naming it', async () => {
+  const { ConfigError, loadConfig } = await import('../src/config.js');
+  const base = { DATABASE_URL: 'sqlite::memory:' };
+  assert.deepEqual(loadConfig(base).webhooks, {
+    allowLocalRequests: false, timeoutMs: 10_000, workers: 4, pollIntervalMs: 1000, retryBaseMs: 10_000, retryMaxMs: 3_600_000, maxAttempts: 12, secretKey: undefined,
+  });
+  assert.equal(loadConfig({ ...base, WEBHOOK_ALLOW_LOCAL_REQUESTS: 'true', WEBHOOK_WORKERS: '0' }).webhooks.workers, 0);
+  for (const [name, value, message] of [
+    ['WEBHOOK_ALLOW_LOCAL_REQUESTS', 'yes', /WEBHOOK_ALLOW_LOCAL_REQUESTS must be true or false/],
+    ['WEBHOOK_TIMEOUT_MS', '10s', /WEBHOOK_TIMEOUT_MS must be an integer from 100 to 600000/],
+    ['WEBHOOK_WORKERS', '-1', /WEBHOOK_WORKERS must be an integer/],
+    ['WEBHOOK_RETRY_MAX_MS', '5', /WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS/],
+    ['WEBHOOK_SECRET_KEY', 'short', /WEBHOOK_SECRET_KEY must be at least 32 characters long/],
+  ] as const) {
+    assert.throws(() => loadConfig({ ...base, [name]: value }), (e: Error) => e instanceof ConfigError && message.test(e.message), name);
+  }
+});

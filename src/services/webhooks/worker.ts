@@ -94,6 +94,8 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
       }
     } finally {
       ticking = false;
+      // A wake-up that came during the last look's final steps is not lost.
+      if (again && !stopping) setImmediate(() => void tick());
     }
   }
 
@@ -117,7 +119,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
         // The hook's URL may have changed meanwhile: the slot is now that receiver's.
         if (row) entry.origin = originOf(row.url);
         // Ours but not sent (shutdown): handed back at once.
-        if (next !== undefined && !row) await releaseClaim(store.db, next, me).catch(() => {});
+        if (next !== undefined && !row) await store.write((trx) => releaseClaim(trx, next, me)).catch(() => {});
       }
     };
     entry.done = run().finally(() => {
@@ -147,7 +149,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
     );
     if (signal.aborted && result.answer.status === null) {
       // Cut off by shutdown before any answer: not an attempt that counts. Sent again after restart.
-      await releaseClaim(store.db, row.id, me);
+      await store.write((trx) => releaseClaim(trx, row.id, me));
       log.info(context, 'webhook delivery interrupted by shutdown; it is sent again when a worker runs');
       return undefined;
     }
@@ -185,7 +187,7 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
           .catch(() => {});
       }, QUEUE_LOG_INTERVAL_MS),
     );
-    timers.push(setInterval(() => void prune(store.db, new Date(Date.now() - KEEP_MS).toISOString()).catch(() => {}), PRUNE_INTERVAL_MS));
+    timers.push(setInterval(() => void store.write((trx) => prune(trx, new Date(Date.now() - KEEP_MS).toISOString())).catch(() => {}), PRUNE_INTERVAL_MS));
     for (const t of timers) t.unref();
     setImmediate(() => void tick());
   }
