@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { ApiError, badParams, forbidden, notFound } from '../../errors.js';
+import { ApiError, badParams, forbidden, notFound, unauthorized } from '../../errors.js';
 import { DEFAULT_OTHER_EVENTS, hookEntity, hookLogEntity, OTHER_EVENTS, otherEventsOf, type OtherEvent } from '../../entities/webhook.js';
 import { canAdminWebHooks, type ProjectView } from '../../policy.js';
 import { now } from '../../store/errors.js';
@@ -40,6 +40,8 @@ export interface HookInput {
 const entity = (hook: WebHook, list = false) => hookEntity(hook, alertStatus(hook, now()), { list });
 
 export async function adminView(ctx: Ctx, projectRef: string): Promise<ProjectView> {
+  // GitLab's ProjectHooks API authenticates before it looks at the project.
+  if (!ctx.actor.user) throw unauthorized();
   const view = await visibleProject(ctx, projectRef);
   if (!canAdminWebHooks(ctx.actor, view)) throw forbidden();
   return view;
