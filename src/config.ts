@@ -32,6 +32,25 @@ export interface Config {
   /** How often content no file names any more is removed, and how old it must be. */
   blobSweepIntervalSeconds: number;
   blobSweepGraceSeconds: number;
+  /** Project webhooks: delivery, retries and the local-network rule; see docs/webhooks.md. */
+  webhooks: WebhookSettings;
+}
+
+export interface WebhookSettings {
+  /** GitLab's "allow requests to the local network from webhooks": off refuses loopback, private and link-local targets. */
+  allowLocalRequests: boolean;
+  /** One attempt's limit, from connecting to the last byte read (GitLab's webhook_timeout). */
+  timeoutMs: number;
+  /** Deliveries this instance sends at once; 0 leaves delivery to other instances. */
+  workers: number;
+  /** How often an idle worker looks for deliveries that other instances committed. */
+  pollIntervalMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Attempts of one delivery before it is given up. */
+  maxAttempts: number;
+  /** Encrypts hook tokens and custom header values at rest when set. */
+  secretKey: string | undefined;
 }
 
 export interface RateLimits {
@@ -109,9 +128,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const blobSweepIntervalSeconds = int(env, 'BLOB_SWEEP_INTERVAL_SECONDS', 3600, 1, 7 * 86400);
   const blobSweepGraceSeconds = int(env, 'BLOB_SWEEP_GRACE_SECONDS', 3600, 0, 7 * 86400);
 
+  const webhooks = webhookConfig(env);
+
   return {
     port, host, databaseUrl, externalUrl, initialRootToken, logLevel, databasePoolMax, databaseStallTimeoutMs, rateLimits, redisUrl, redisKeyPrefix, trustedProxies, metricsEnabled, metricsAllowedIps,
-    storageUrl, maxPackageFileSize, maxUploadSize, downloadCountFlushMs, blobSweepIntervalSeconds, blobSweepGraceSeconds,
+    storageUrl, maxPackageFileSize, maxUploadSize, downloadCountFlushMs, blobSweepIntervalSeconds, blobSweepGraceSeconds, webhooks,
   };
 }
 
@@ -132,6 +153,24 @@ function storageUrlOf(raw: string | undefined, databaseUrl: string): string {
   }
   if (/^file:.+/.test(raw) || /^s3:\/\/[^/?]+/.test(raw)) return raw;
   throw new ConfigError(`STORAGE_URL must be file:<folder>, database or s3://<bucket>?…, got "${raw.replace(/\/\/([^/:@]*):[^/@]*@/, '//$1:[FILTERED]@')}"`);
+}
+
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookSettings {
+  const retryBaseMs = int(env, 'WEBHOOK_RETRY_BASE_MS', 10_000, 1, 86_400_000);
+  const retryMaxMs = int(env, 'WEBHOOK_RETRY_MAX_MS', 3_600_000, 1, 7 * 86_400_000);
+  if (retryMaxMs < retryBaseMs) throw new ConfigError('WEBHOOK_RETRY_MAX_MS must not be below WEBHOOK_RETRY_BASE_MS');
+  const secretKey = env.WEBHOOK_SECRET_KEY || undefined;
+  if (secretKey !== undefined && secretKey.length < 32) throw new ConfigError('WEBHOOK_SECRET_KEY must be at least 32 characters long');
+  return {
+    allowLocalRequests: bool(env, 'WEBHOOK_ALLOW_LOCAL_REQUESTS', false),
+    timeoutMs: int(env, 'WEBHOOK_TIMEOUT_MS', 10_000, 100, 600_000),
+    workers: int(env, 'WEBHOOK_WORKERS', 4, 0, 256),
+    pollIntervalMs: int(env, 'WEBHOOK_POLL_INTERVAL_MS', 1000, 10, 60_000),
+    retryBaseMs,
+    retryMaxMs,
+    maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 12, 1, 1000),
+    secretKey,
+  };
 }
 
 function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean {

@@ -152,3 +152,7 @@ export const canReadUploads = canReadProject;
 export function canDeleteUploads(actor: Actor, view: ProjectView): boolean {
   return canAdminProject(actor, view);
 }
+/** Project webhooks (list, read, change, test, their events): Maintainer and up, as GitLab's admin_web_hook. */
+export function canAdminWebHooks(actor: Actor, view: ProjectView): boolean {
+  return canAdminProject(actor, view);
+}

@@ -10,6 +10,7 @@ import { openStore, type Store } from './store/db.js';
 import { isUniqueViolation } from './store/errors.js';
 import { migrate } from './store/migrate.js';
 import { findTokenByDigest } from './store/tokens.js';
+import { startDeliveryWorker } from './services/webhooks/worker.js';
 
 export interface Running {
   app: FastifyInstance;
@@ -49,6 +50,7 @@ export async function startServer(config: Config, options: { logger?: boolean; l
   const app = await buildApp({ config, store, tokenResolvers: [jobTokens], logger: options.logger ?? true, logStream: options.logStream, responseProblems: options.responseProblems });
   const address = await app.listen({ port: config.port, host: config.host });
   const port = new URL(address).port;
+  const webhooks = startDeliveryWorker(store, config, app.log.child({ component: 'webhooks' }));
   let closed = false;
   return {
     app,
@@ -57,7 +59,9 @@ export async function startServer(config: Config, options: { logger?: boolean; l
     async close() {
       if (closed) return;
       closed = true;
+      // Requests in flight may still commit events; deliveries in flight finish or are handed back.
       await app.close();
+      await webhooks.stop();
       await store.close();
     },
   };

@@ -40,6 +40,9 @@ const CANNOT_RUN = new Map<string, string>([
   ...['npm run fuzz', 'npm run fuzz -- --requests 500000 --stores postgres', 'npm run fuzz -- --seed 123456'].map(
     (c): [string, string] => [c, 'test/fuzz.test.ts at 100,000 requests or more per store, many minutes; npm test runs that test at 20,000'],
   ),
+  ...['npm run webhook-load', 'npm run webhook-load -- --postgres', 'npm run webhook-load -- --phase kill --rounds 20'].map(
+    (c): [string, string] => [c, 'minutes of load on all CPUs; test/webhooks-durable.test.ts checks the same properties (kill -9, SIGTERM, two instances) on a small scale'],
+  ),
   ...['npm run crashtest', 'npm run crashtest -- --postgres', 'npm run crashtest -- --rounds 100 --concurrency 32'].map(
     (c): [string, string] => [c, '20 or more kill -9 rounds, minutes; test/crash.test.ts runs 3 rounds of the same crashTest() on each store'],
   ),

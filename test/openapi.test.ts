@@ -12,6 +12,7 @@ import { buildApp } from '../src/app.js';
 import { openapiPath } from '../src/http/openapi.js';
 import { ROOT_TOKEN, startTestServer, type Response, type TestServer } from './helpers/server.js';
 import { addMember, createProject, createRelease, createUser, type TestUser } from './helpers/fixtures.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 // The OpenAPI document: valid OpenAPI 3.1, every route in it, and real answers matching it. The
 // test server checks every answer against the document (src/http/response-check.ts, on in every
@@ -19,16 +20,22 @@ import { addMember, createProject, createRelease, createUser, type TestUser } fr
 
 let server: TestServer;
 let doc: any;
+let receiver: Receiver;
 
 before(async () => {
-  // A small file limit, so one flow can show the 413.
-  server = await startTestServer({ MAX_PACKAGE_FILE_SIZE: '1000' });
+  // A small file limit, so one flow can show the 413; the webhook test call needs a receiver that
+  // answers, on this host.
+  server = await startTestServer({ MAX_PACKAGE_FILE_SIZE: '1000', WEBHOOK_ALLOW_LOCAL_REQUESTS: 'true' });
+  receiver = await startReceiver();
   const res = await server.request('GET', '/-/openapi.json');
   assert.equal(res.status, 200, res.text);
   assert.equal(res.headers.get('content-type'), 'application/json');
   doc = res.body;
 });
-after(async () => server.close());
+after(async () => {
+  await receiver?.close();
+  await server.close();
+});
 
 type Operation = { responses: Record<string, any>; 'x-relinks'?: boolean; tags?: string[] };
 const operation = (method: string, url: string): Operation | undefined => doc.paths[openapiPath(url)]?.[method.toLowerCase()];
@@ -217,6 +224,8 @@ describe('every route, one success and one error, checked against the document',
   let linkId: number;
   let doomedLinkId: number;
   let jobTokenId: number;
+  let hookId: number;
+  let doomedHookId: number;
   const P = () => `/api/v4/projects/${project.id}`;
   const nul = '?x=%00';
 
@@ -243,6 +252,8 @@ describe('every route, one success and one error, checked against the document',
     jobTokenId = job.body.id;
     await server.request('POST', `${P()}/protected_tags`, { token: ROOT_TOKEN, json: { name: 'doomed-*' } });
     await server.request('POST', `${P()}/job_token_scope/allowlist`, { token: ROOT_TOKEN, json: { target_project_id: throwaway.id } });
+    hookId = (await server.request('POST', `${P()}/hooks`, { token: ROOT_TOKEN, json: { url: `${receiver.url}/hook`, releases_events: true } })).body.id;
+    doomedHookId = (await server.request('POST', `${P()}/hooks`, { token: ROOT_TOKEN, json: { url: `${receiver.url}/doomed` } })).body.id;
 
     const get = (path: string, token: string | null = ROOT_TOKEN): Call => ({ method: 'GET', path, token });
     const send = (method: string, path: string, json?: unknown, token: string | null = ROOT_TOKEN): Call => ({ method, path, json, token });
@@ -304,6 +315,14 @@ describe('every route, one success and one error, checked against the document',
     flow('POST /api/v4/projects/:id/protected_tags', [201, () => send('POST', `${P()}/protected_tags`, { name: 'v*', create_access_level: 40 })], [422, () => send('POST', `${P()}/protected_tags`, { name: 'v*' })]);
     flow('GET /api/v4/projects/:id/protected_tags/:name', [200, () => get(`${P()}/protected_tags/v*`)], [404, () => get(`${P()}/protected_tags/nope`)]);
     flow('DELETE /api/v4/projects/:id/protected_tags/:name', [204, () => send('DELETE', `${P()}/protected_tags/doomed-*`)], [404, () => send('DELETE', `${P()}/protected_tags/doomed-*`)]);
+    const hooks = () => `${P()}/hooks`;
+    flow('GET /api/v4/projects/:id/hooks', [200, () => get(hooks())], [404, () => get('/api/v4/projects/987654/hooks')]);
+    flow('POST /api/v4/projects/:id/hooks', [201, () => send('POST', hooks(), { url: `${receiver.url}/new`, token: 'openapi-hook-token' })], [422, () => send('POST', hooks(), { url: 'ftp://example.com/' })], [400, () => send('POST', hooks(), {})]);
+    flow('GET /api/v4/projects/:id/hooks/:hook_id', [200, () => get(`${hooks()}/${hookId}`)], [404, () => get(`${hooks()}/987654`)]);
+    flow('PUT /api/v4/projects/:id/hooks/:hook_id', [200, () => send('PUT', `${hooks()}/${hookId}`, { name: 'renamed' })], [400, () => send('PUT', `${hooks()}/${hookId}`, {})], [422, () => send('PUT', `${hooks()}/${hookId}`, { url: 'ftp://example.com/' })]);
+    flow('DELETE /api/v4/projects/:id/hooks/:hook_id', [204, () => send('DELETE', `${hooks()}/${doomedHookId}`)], [404, () => send('DELETE', `${hooks()}/${doomedHookId}`)]);
+    flow('POST /api/v4/projects/:id/hooks/:hook_id/test/:trigger', [201, () => send('POST', `${hooks()}/${hookId}/test/releases_events`)], [422, () => send('POST', `${hooks()}/${hookId}/test/push_events`)], [400, () => send('POST', `${hooks()}/${hookId}/test/nope`)]);
+    flow('GET /api/v4/projects/:id/hooks/:hook_id/events', [200, () => get(`${hooks()}/${hookId}/events?status=successful`)], [400, () => get(`${hooks()}/${hookId}/events?per_page=21`)]);
     flow('GET /api/v4/projects/:id/audit_events', [200, () => get(`${P()}/audit_events`)], [401, () => get(`${P()}/audit_events`, null)]);
 
     flow('POST /api/v4/projects/:id/ci/job_tokens', [201, () => send('POST', `${P()}/ci/job_tokens`, {}, developer.token)], [404, () => send('POST', '/api/v4/projects/987654/ci/job_tokens', {})]);

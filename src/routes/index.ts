@@ -4,6 +4,7 @@ import auditEventRoutes from './audit-events.js';
 import downloadRoutes from './downloads.js';
 import groupRoutes from './groups.js';
 import healthRoutes from './health.js';
+import hookRoutes from './hooks.js';
 import jobTokenRoutes from './job-tokens.js';
 import linkRoutes from './links.js';
 import listRoutes from './lists.js';
@@ -22,7 +23,7 @@ export async function registerRoutes(app: FastifyInstance, deps: RouteDeps) {
   await app.register(healthRoutes, deps);
   await app.register(
     async (api) => {
-      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes, milestoneRoutes, packageRoutes, genericPackageRoutes, uploadApiRoutes, downloadCountRoutes]) {
+      for (const routes of [linkRoutes, releaseRoutes, projectRoutes, groupRoutes, userRoutes, tagRoutes, auditEventRoutes, listRoutes, milestoneRoutes, packageRoutes, genericPackageRoutes, uploadApiRoutes, downloadCountRoutes, hookRoutes]) {
         await api.register(routes, deps);
       }
     },

@@ -25,6 +25,7 @@ import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } f
 import { jobRefFor } from './job-tokens.js';
 import { visibleProject } from './projects.js';
 import { assertCanChangeRelease, writableRelease } from './release-access.js';
+import { fireReleaseHooks } from './webhooks/fire.js';
 
 /** Builds the JSON of one project's releases (see release-json.ts). */
 const present = (ctx: Ctx, view: ProjectView, rows: Release[], options?: PresentOptions) =>
@@ -158,6 +159,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
         });
       }
       await auditRelease(trx, ctx, projectId, 'created', null, await releaseSnapshot(trx, release));
+      await fireReleaseHooks(trx, ctx, view.project, release, 'create');
       // Built inside the transaction, so an Idempotency-Key can store this response with the release.
       const json = (await present({ ...ctx, db: trx }, view, [release], { linkOrder: input.link_order }))[0];
       await rememberResponse(trx, ctx, 201, json);
@@ -208,6 +210,7 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
     if (links) await replaceLinks(trx, release.id, links, at);
     // One event, whose before and after list the links, as a create's and a delete's do.
     await auditRelease(trx, ctx, view.project.id, 'updated', beforeSnapshot, await releaseSnapshot(trx, row));
+    await fireReleaseHooks(trx, ctx, view.project, row, 'update');
     // Built inside the transaction, so an Idempotency-Key can store this response with the change.
     const json = (await present({ ...ctx, db: trx }, view, [row], { linkOrder: input.link_order }))[0];
     await rememberResponse(trx, ctx, 200, json);
@@ -225,6 +228,7 @@ export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: strin
     // link created a moment before (link creates take the same lock).
     const json = (await present({ ...ctx, db: trx }, view, [before]))[0];
     const beforeSnapshot = await releaseSnapshot(trx, before);
+    await fireReleaseHooks(trx, ctx, view.project, before, 'delete');
     await releases.deleteRelease(trx, release.id);
     await auditRelease(trx, ctx, view.project.id, 'deleted', beforeSnapshot, null);
     return json;

@@ -14,6 +14,7 @@ import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { targetFor } from './releases.js';
 import { visibleProject } from './projects.js';
+import { fireReleaseHooks } from './webhooks/fire.js';
 
 /** git check-ref-format's rules for a tag name. */
 export function validTagName(name: string): boolean {
@@ -97,6 +98,7 @@ export async function deleteTag(ctx: Ctx, projectRef: string, name: string): Pro
     const locked = release && (await lockedRelease(trx, release.id));
     if (locked) {
       const before = await releaseSnapshot(trx, locked);
+      await fireReleaseHooks(trx, ctx, view.project, locked, 'delete');
       await deleteRelease(trx, locked.id);
       await auditRelease(trx, ctx, view.project.id, 'deleted', before, null);
     }

@@ -10,6 +10,7 @@ import { currentSchemaIntrospection } from './introspector.js';
 import { reconnecting } from './reconnect.js';
 import { authChangesPlugin, noteCommit } from './auth-changes.js';
 import { groupCommit } from './group-commit.js';
+import { withAfterCommit } from './after-commit.js';
 import { withStatementCache } from './sqlite-statements.js';
 import { logQuery, timingConnections } from './measured.js';
 import { groupCommitBatchSize, watchPool } from '../metrics.js';
@@ -97,7 +98,7 @@ function openSqlite(file: string, metrics: boolean): Store {
     db,
     dialect: 'sqlite',
     sqlite: database,
-    write: (work) => noteCommit(() => commits.write(work)),
+    write: (work) => withAfterCommit((unit) => noteCommit(() => commits.write(unit)), work),
     async ping() {
       database.prepare('select 1').get();
     },
@@ -157,7 +158,7 @@ function openPostgres(url: string, max: number, stallTimeoutMs: number, metrics:
     db,
     dialect: 'postgres',
     pool,
-    write: (work) => noteCommit(() => db.transaction().execute(work)),
+    write: (work) => withAfterCommit((unit) => noteCommit(() => db.transaction().execute(unit)), work),
     async ping() {
       await sql`select 1`.execute(db);
     },

@@ -8,6 +8,7 @@ import { auditRequestId } from './migrations/005_audit_request_id.js';
 import { milestones } from './migrations/006_milestones.js';
 import { linkGivenOrder } from './migrations/007_link_given_order.js';
 import { files } from './migrations/008_files.js';
+import { webhooks } from './migrations/009_webhooks.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -22,6 +23,7 @@ function provider(store: Store): MigrationProvider {
         '006_milestones': milestones(store.dialect),
         '007_link_given_order': linkGivenOrder(),
         '008_files': files(store.dialect),
+        '009_webhooks': webhooks(store.dialect),
       };
     },
   };

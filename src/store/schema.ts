@@ -1,6 +1,7 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
 import type { BlobChunksTable, BlobsTable, DownloadCountsTable, PackageFilesTable, PackagesTable, UploadsTable } from './file-schema.js';
+import type { WebHookDeliveriesTable, WebHookEventsTable, WebHookLogsTable, WebHooksTable } from './webhook-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -132,6 +133,10 @@ export interface DB {
   package_files: PackageFilesTable;
   uploads: UploadsTable;
   download_counts: DownloadCountsTable;
+  web_hooks: WebHooksTable;
+  web_hook_events: WebHookEventsTable;
+  web_hook_deliveries: WebHookDeliveriesTable;
+  web_hook_logs: WebHookLogsTable;
 }
 
 export type User = Selectable<UsersTable>;

@@ -464,6 +464,11 @@ function segmentArb(name: string, route: RouteEntry | undefined, pools: Pools, c
         return fc.oneof(fromPool(pools.protectedNames), fromPool(pools.tags)).map((t) => encodeURIComponent(t));
       case '*':
         return fromPool(pools.filepaths).map((f) => f.replace(/^\//, ''));
+      case 'hook_id':
+        // Hooks the run creates get small serial ids.
+        return fc.integer({ min: 1, max: 40 }).map(String);
+      case 'trigger':
+        return fc.constantFrom('releases_events', 'push_events', 'note_events', 'releases');
       default:
         return fc.oneof(fromPool(pools.tags), word).map((t) => encodeURIComponent(t));
     }
@@ -725,6 +730,11 @@ export function effectOf(target: string, method: string, res: RawResponse): Delt
       return { uploads: exact(1) };
     case 'DELETE /api/v4/projects/:id/uploads/:upload_id':
       return { uploads: exact(-1) };
+    // Hooks, their test calls and their log are in tables this accounting does not count.
+    case 'POST /api/v4/projects/:id/hooks':
+    case 'DELETE /api/v4/projects/:id/hooks/:hook_id':
+    case 'POST /api/v4/projects/:id/hooks/:hook_id/test/:trigger':
+      return {};
     default:
       // Updates change no counts; anything else that wrote is not modelled here.
       return method === 'PUT' || method === 'PATCH' ? {} : 'unknown';

@@ -31,6 +31,8 @@ export function rememberFieldSecrets(input: unknown, depth = 0): void {
   if (!input || typeof input !== 'object' || depth > 6) return;
   for (const [key, value] of Object.entries(input)) {
     if (SECRET_FIELD.test(key)) rememberSecret(value);
+    // A webhook's custom headers carry credentials (Authorization, API keys) in their values.
+    if (key === 'custom_headers' && Array.isArray(value)) for (const header of value) rememberSecret((header as { value?: unknown })?.value);
     rememberFieldSecrets(value, depth + 1);
   }
 }
