@@ -52,7 +52,11 @@ export async function newestPackageFile(db: Kysely<DB>, packageId: number, fileN
   return db.selectFrom('package_files').selectAll().where('package_id', '=', packageId).where('file_name', '=', fileName).orderBy('id', 'desc').limit(1).executeTakeFirst();
 }
 
+/** Ids are 32-bit integers on PostgreSQL: a larger one names nothing (and must not reach a query). */
+export const MAX_ID = 2147483647;
+
 export async function findPackage(db: Kysely<DB>, projectId: number, packageId: number): Promise<PackageRow | undefined> {
+  if (packageId > MAX_ID) return undefined;
   return withLastDownload(db).where('p.project_id', '=', projectId).where('p.id', '=', packageId).executeTakeFirst() as Promise<PackageRow | undefined>;
 }
 
@@ -114,6 +118,7 @@ export async function listPackageFiles(db: Kysely<DB>, packageId: number, page: 
 }
 
 export async function findPackageFile(db: Kysely<DB>, packageId: number, fileId: number): Promise<PackageFile | undefined> {
+  if (fileId > MAX_ID) return undefined;
   return db.selectFrom('package_files').selectAll().where('package_id', '=', packageId).where('id', '=', fileId).executeTakeFirst();
 }
 

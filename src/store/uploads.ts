@@ -3,6 +3,7 @@ import { now } from './errors.js';
 import type { Upload } from './file-schema.js';
 import { rowsAndTotal, type Page } from './page.js';
 import type { DB } from './schema.js';
+import { MAX_ID } from './packages.js';
 
 export async function insertUpload(trx: Kysely<DB>, u: { project_id: number; secret: string; filename: string; size: number; sha256: string; uploaded_by: number | null }): Promise<Upload> {
   return trx.insertInto('uploads').values({ ...u, created_at: now() }).returningAll().executeTakeFirstOrThrow();
@@ -13,6 +14,7 @@ export async function findUploadBySecret(db: Kysely<DB>, projectId: number, secr
 }
 
 export async function findUpload(db: Kysely<DB>, projectId: number, id: number): Promise<Upload | undefined> {
+  if (id > MAX_ID) return undefined;
   return db.selectFrom('uploads').selectAll().where('project_id', '=', projectId).where('id', '=', id).executeTakeFirst();
 }
 
