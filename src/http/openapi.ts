@@ -16,7 +16,7 @@ export interface DocumentedRoute {
   config?: FastifyContextConfig;
 }
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
+export const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Bad request: a parameter is missing or invalid, malformed JSON or form body, a NUL byte, broken percent-encoding',
   401: 'Unauthorized: the token is unknown, expired or revoked, or the route needs one',
   403: 'Forbidden: the role is too low, the token lacks the scope (insufficient_scope), or a job token may not use this route',

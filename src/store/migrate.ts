@@ -6,6 +6,7 @@ import { auditIdempotency } from './migrations/003_audit_idempotency.js';
 import { perfIndexes } from './migrations/004_perf_indexes.js';
 import { auditRequestId } from './migrations/005_audit_request_id.js';
 import { milestones } from './migrations/006_milestones.js';
+import { webSessions } from './migrations/010_web_sessions.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -18,6 +19,7 @@ function provider(store: Store): MigrationProvider {
         '004_perf_indexes': perfIndexes(store.dialect),
         '005_audit_request_id': auditRequestId(),
         '006_milestones': milestones(store.dialect),
+        '010_web_sessions': webSessions(store.dialect),
       };
     },
   };

@@ -1,5 +1,6 @@
 import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
+import type { SignInFailuresTable, WebSessionsTable } from './session-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -125,6 +126,8 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   milestones: MilestonesTable;
   release_milestones: ReleaseMilestonesTable;
+  web_sessions: WebSessionsTable;
+  sign_in_failures: SignInFailuresTable;
 }
 
 export type User = Selectable<UsersTable>;
