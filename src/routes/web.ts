@@ -160,7 +160,7 @@ export default async function webRoutes(instance: FastifyInstance, deps: RouteDe
       config: facts.webRead,
       schema: {
         summary: 'Web pages and URLs: /<full path>[/-/releases[/new|/<tag>[/edit]]], /<full path>/-/tags/<tag>, /<full path>/-/releases/<tag>/downloads/<filepath>, /<full path>/-/releases/permalink/latest[/<suffix>]',
-        tags: ['Web pages', 'Downloads'],
+        tags: ['Web pages'],
         response: webResponses('/*', facts.webRead, { 200: htmlPage('A page'), 302: Found }),
       },
     },
