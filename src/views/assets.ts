@@ -77,6 +77,7 @@ input[readonly] { background: var(--soft); font-family: ui-monospace, SFMono-Reg
 textarea { width: 100%; min-height: 12rem; }
 .field { margin: 0 0 1rem; display: flex; flex-direction: column; gap: .25rem; }
 .field input[type=text], .field input[type=password], .field input[type=url], .field select { width: 100%; max-width: 36rem; }
+.field input[type=datetime-local] { max-width: 16rem; }
 label { font-weight: 600; }
 .hint { color: var(--muted); font-size: .875rem; margin: 0; }
 .error, .field-error { color: var(--danger); }

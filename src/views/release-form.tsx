@@ -80,8 +80,8 @@ function LinkRow({ link, row, errors, existing }: { link: LinkValues; row: numbe
   const field = (name: 'url' | 'name' | 'direct_asset_path', hint?: string) => (
     <div class="field">
       <label for={inputId(key(name))}>{LINK_LABELS[name]}</label>
-      {hint ? <p class="hint" id={`${inputId(key(name))}-hint`}>{hint}</p> : null}
       <input type="text" inputMode={name === 'url' ? ('url' as const) : undefined} name={`links[${row}][${name}]`} value={link[name]} {...described(key(name), errors, Boolean(hint))} />
+      {hint ? <p class="hint" id={`${inputId(key(name))}-hint`}>{hint}</p> : null}
       <Errors keyOf={key(name)} errors={errors} />
     </div>
   );
@@ -91,7 +91,7 @@ function LinkRow({ link, row, errors, existing }: { link: LinkValues; row: numbe
       {link.id ? <input type="hidden" name={`links[${row}][id]`} value={link.id} /> : null}
       {field('url')}
       {field('name')}
-      {field('direct_asset_path', 'Optional, e.g. /binaries/app-linux: gives the asset a permanent URL')}
+      {field('direct_asset_path', 'Optional, e.g. /bin/app-linux: a permanent URL for the asset')}
       <div class="field">
         <label for={inputId(key('link_type'))}>Type</label>
         <select id={inputId(key('link_type'))} name={`links[${row}][link_type]`}>
