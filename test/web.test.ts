@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { buildApp } from '../src/app.js';
 import { ROOT_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
-import { addMember, createGroup, createProject, createRelease, createUser } from './helpers/fixtures.js';
+import { addMember, createGroup, createProject, createRelease, createUser, enc } from './helpers/fixtures.js';
 import { repoRoot } from './helpers/ci.js';
 import { browser, signIn, userWithPassword, type Browser } from './helpers/web.js';
 
@@ -198,6 +198,17 @@ describe('private projects', () => {
         const strip = (text: string, p: string) => text.replaceAll(encodeURIComponent(p), '').replaceAll(p, '');
         assert.equal(strip(a.text, real[i]), strip(b.text, none[i]), real[i]);
       }
+    }
+  });
+
+  test('their forms are 404 to outsiders like those of a project that does not exist', async () => {
+    const stranger = await signIn(server, outsider.username, outsider.password);
+    const token = (await stranger.get('/')).token!;
+    for (const [real, fake] of [[`/-/project/${privateProject.id}/releases`, '/-/project/987654321/releases'], [`/-/project/${privateProject.id}/releases/secret-1`, '/-/project/987654321/releases/secret-1'], [`/-/project/${enc(privateProject.path_with_namespace)}/releases`, `/-/project/${enc('webgroup/no-such')}/releases`]]) {
+      const a = await stranger.post(real, { authenticity_token: token, tag_name: 'x', ref: 'main', name: 'x' });
+      const b = await stranger.post(fake, { authenticity_token: token, tag_name: 'x', ref: 'main', name: 'x' });
+      assert.equal(a.status, 404, real);
+      assert.equal(a.text, b.text, real);
     }
   });
 
