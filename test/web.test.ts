@@ -520,6 +520,15 @@ describe('forms', () => {
     assert.match(refused.text, /id="links-2-url-error">URL can't be blank. URL must be a valid URL</);
     assert.deepEqual((await server.request('GET', `/api/v4/projects/${privateProject.id}/releases/edit-me`, { token: ROOT_TOKEN })).body, before.body, 'nothing changed');
 
+    // Sent back as shown (to the minute), the date keeps its seconds.
+    const asShown = fields.map(([k, v]): [string, string] => [k, k === 'released_at' ? before.body.released_at.slice(0, 16) : k === 'name' ? 'Renamed only' : v])
+      .filter(([k]) => !k.startsWith('links['));
+    assert.equal((await dev.post(`/-/project/${privateProject.id}/releases/edit-me`, asShown)).status, 302);
+    const renamed = await server.request('GET', `/api/v4/projects/${privateProject.id}/releases/edit-me`, { token: ROOT_TOKEN });
+    assert.equal(renamed.body.name, 'Renamed only');
+    assert.equal(renamed.body.released_at, before.body.released_at);
+    assert.equal(renamed.body.assets.count, 2, 'links left out of the form stay as they are');
+
     const saved = await dev.post(`/-/project/${privateProject.id}/releases/edit-me`, fields);
     assert.equal(saved.status, 302, saved.text.slice(0, 300));
     const after = await server.request('GET', `/api/v4/projects/${privateProject.id}/releases/edit-me`, { token: ROOT_TOKEN });

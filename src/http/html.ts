@@ -5,6 +5,7 @@ import { isConnectionLoss } from '../store/errors.js';
 import { errorView } from '../views/errors.js';
 import type { Chrome } from '../views/layout.js';
 import { urlsFor } from '../views/urls.js';
+import { isSecretName } from './logging.js';
 import { sessionOf } from './sessions.js';
 
 // HTML answers: the pages' headers, and errors as pages for browsers. A client that does not ask
@@ -32,6 +33,16 @@ export function wantsHtml(request: FastifyRequest): boolean {
   return typeof accept === 'string' && /\btext\/html\b/i.test(accept);
 }
 
+/** The URL without parameters that hold credentials (`?private_token=`): a page never repeats them. */
+function withoutSecrets(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const name of [...params.keys()]) if (isSecretName(name)) params.delete(name);
+  const rest = params.toString();
+  return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
+}
+
 /** What every page shows around its content: who is signed in, the sign-out form's token, links. */
 export function chromeOf(request: FastifyRequest, config: Config): Chrome {
   const urls = urlsFor(config.externalUrl);
@@ -40,7 +51,7 @@ export function chromeOf(request: FastifyRequest, config: Config): Chrome {
     urls,
     user: user ? { username: user.username, name: user.name } : null,
     csrf: sessionOf(request)?.csrf_token ?? '',
-    here: `${urls.base}${request.url}`,
+    here: `${urls.base}${withoutSecrets(request.url)}`,
   };
 }
 

@@ -9,7 +9,7 @@ import type { Ctx } from './context.js';
 import { linkFieldErrors, LINK_TYPES, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { visibleProject } from './projects.js';
 import { writableRelease } from './release-access.js';
-import type { LinkValues, ReleaseValues } from './release-pages.js';
+import { localTime, type LinkValues, type ReleaseValues } from './release-pages.js';
 import { createRelease, isoTime } from './releases.js';
 
 // The web's new-release and edit forms. They keep the API's rules (link-rules.ts, the release
@@ -134,7 +134,9 @@ export async function updateFromForm(ctx: Ctx, projectRef: string, tagName: stri
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   const values = { ...valuesOf(input), tag_name: release.tag_name };
   const errors: FieldErrors = {};
-  const at = values.released_at.trim() === '' ? release.released_at : releasedAt(values.released_at);
+  // The form shows the date to the minute: sent back unchanged, it keeps the seconds it had.
+  const unchanged = values.released_at.trim() === '' || values.released_at === localTime(release.released_at);
+  const at = unchanged ? release.released_at : releasedAt(values.released_at);
   if (at === null) errors.released_at = ['is invalid'];
   const existing = new Map((await links.linksOfReleases(ctx.db, [release.id])).map((l) => [String(l.id), l]));
   values.links.forEach((l, row) => {

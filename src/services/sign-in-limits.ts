@@ -1,5 +1,5 @@
 import { now } from '../store/errors.js';
-import { clearFailures, countFailure, findFailures, lockUntil } from '../store/sign-in-failures.js';
+import { clearFailures, countFailure, deleteStaleFailures, findFailures, lockUntil } from '../store/sign-in-failures.js';
 import type { Ctx } from './context.js';
 
 // Repeated failed sign-ins are limited, in the database so every instance counts together:
@@ -41,6 +41,7 @@ export async function countFailedSignIn(ctx: Ctx, keys: SignInKeys): Promise<voi
   const windowStart = new Date(Date.parse(at) - WINDOW_MS).toISOString();
   const until = new Date(Date.parse(at) + LOCK_MS).toISOString();
   await ctx.write(async (trx) => {
+    await deleteStaleFailures(trx, windowStart, at);
     if ((await countFailure(trx, keys.account, at, windowStart)) >= ACCOUNT_MAX_FAILURES) await lockUntil(trx, keys.account, until);
     if ((await countFailure(trx, keys.address, at, windowStart)) >= ADDRESS_MAX_FAILURES) await lockUntil(trx, keys.address, until);
   });

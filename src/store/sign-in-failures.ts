@@ -35,6 +35,15 @@ export async function lockUntil(db: Kysely<DB>, key: string, until: string): Pro
   await db.updateTable('sign_in_failures').set({ locked_until: until }).where('key', '=', key).execute();
 }
 
+/** Counts whose window has passed and that lock nothing: they would count nothing any more. */
+export async function deleteStaleFailures(db: Kysely<DB>, windowStart: string, at: string): Promise<void> {
+  await db
+    .deleteFrom('sign_in_failures')
+    .where('window_started_at', '<', windowStart)
+    .where((e) => e.or([e('locked_until', 'is', null), e('locked_until', '<', at)]))
+    .execute();
+}
+
 export async function clearFailures(db: Kysely<DB>, key: string): Promise<void> {
   await db.deleteFrom('sign_in_failures').where('key', '=', key).execute();
 }

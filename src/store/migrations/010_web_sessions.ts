@@ -23,6 +23,8 @@ export function webSessions(dialect: Dialect) {
         .execute();
       await db.schema.createIndex('web_sessions_user_id').on('web_sessions').column('user_id').execute();
       await db.schema.createIndex('web_sessions_token_id').on('web_sessions').column('token_id').execute();
+      // Ended sessions are cleared at sign-ins: found by their end.
+      await db.schema.createIndex('web_sessions_expires_at').on('web_sessions').column('expires_at').execute();
 
       // One row per account (or per unknown login name) and per client address.
       await id(db.schema.createTable('sign_in_failures'))
@@ -31,6 +33,7 @@ export function webSessions(dialect: Dialect) {
         .addColumn('window_started_at', 'text', (c) => c.notNull())
         .addColumn('locked_until', 'text')
         .execute();
+      await db.schema.createIndex('sign_in_failures_window_started_at').on('sign_in_failures').column('window_started_at').execute();
     },
   };
 }
