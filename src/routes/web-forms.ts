@@ -11,6 +11,7 @@ import type { Project } from '../store/schema.js';
 import { releaseFormView } from '../views/release-form.js';
 import { urlsFor } from '../views/urls.js';
 import type { RouteDeps } from './deps.js';
+import { LinkType } from './schemas.js';
 import { Found, htmlPage, OWN, webResponses } from './web-responses.js';
 
 // Where the new release and edit forms are sent: relinks' own URLs (by project id), since a form's
@@ -22,7 +23,7 @@ const LinkRow = Type.Object({
   name: Type.Optional(Type.String()),
   url: Type.Optional(Type.String()),
   direct_asset_path: Type.Optional(Type.String()),
-  link_type: Type.Optional(Type.String({ maxLength: 20 })),
+  link_type: Type.Optional(LinkType),
   remove: Type.Optional(Type.String()),
 });
 
