@@ -43,6 +43,9 @@ function withoutSecrets(url: string): string {
   return rest ? `${url.slice(0, q)}?${rest}` : url.slice(0, q);
 }
 
+/** Under /api is the API (the web wildcard also sees its unknown paths): its errors are always JSON. */
+export const isApiPath = (url: string): boolean => /^\/api(\/|\?|$)/i.test(url);
+
 /** What every page shows around its content: who is signed in, the sign-out form's token, links. */
 export function chromeOf(request: FastifyRequest, config: Config): Chrome {
   const urls = urlsFor(config.externalUrl);
@@ -73,7 +76,7 @@ export function sendPage(reply: FastifyReply, status: number, html: string): Fas
 /** Error handler of the web routes: a page for a browser, else on to the JSON error handler. */
 export function htmlErrors(config: Config) {
   return (error: FastifyError | ApiError, request: FastifyRequest, reply: FastifyReply) => {
-    if (!wantsHtml(request)) throw error;
+    if (!wantsHtml(request) || isApiPath(request.url)) throw error;
     let status: number;
     let detail: string;
     if (error instanceof ApiError) {

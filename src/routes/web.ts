@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { chromeOf, htmlErrors, sendPage } from '../http/html.js';
+import { chromeOf, htmlErrors, isApiPath, sendPage } from '../http/html.js';
 import { facts } from '../http/route-facts.js';
 import * as downloads from '../services/downloads.js';
 import { editPage, homePage, newReleasePage, releasePage, releasesPage, tagPage } from '../services/release-pages.js';
@@ -177,7 +177,7 @@ export default async function webRoutes(instance: FastifyInstance, deps: RouteDe
       const found = parseWebPagePath(path);
       if (found) return showPage(request, reply, found);
       // The API's unknown paths are the API's 404; any other is the web's (a page for a browser).
-      if (/^\/api(\/|$)/i.test(path)) return reply.callNotFound();
+      if (isApiPath(path)) return reply.callNotFound();
       throw downloads.webNotFound();
     },
   );
