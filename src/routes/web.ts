@@ -4,7 +4,8 @@ import { Type } from '@sinclair/typebox';
 import { chromeOf, htmlErrors, isApiPath, sendPage } from '../http/html.js';
 import { facts } from '../http/route-facts.js';
 import * as downloads from '../services/downloads.js';
-import { editPage, homePage, newReleasePage, releasePage, releasesPage, tagPage } from '../services/release-pages.js';
+import { editPage, homePage, newReleasePage, PROJECTS_PER_PAGE, releasePage, releasesPage, tagPage } from '../services/release-pages.js';
+import { pageOf, paginationQuery } from '../http/pagination.js';
 import { homeView } from '../views/home.js';
 import { releaseFormView } from '../views/release-form.js';
 import { releasesView, releaseView, tagView } from '../views/releases.js';
@@ -98,7 +99,7 @@ const pageNumber = (value: unknown): number => {
 const HomeQuery = Type.Object({
   search: Type.Optional(Type.String({ maxLength: 255 })),
   mine: Type.Optional(Type.String({ maxLength: 10 })),
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+  page: paginationQuery.page,
 });
 
 export default async function webRoutes(instance: FastifyInstance, deps: RouteDeps) {
@@ -115,10 +116,12 @@ export default async function webRoutes(instance: FastifyInstance, deps: RouteDe
     '/',
     { config: facts.page, schema: { summary: 'Projects: the public ones, and signed in those one may see (search, mine=yes)', tags: ['Web pages'], querystring: HomeQuery, response: webResponses('/', facts.page, { 200: htmlPage('The projects page') }) } },
     async (request, reply) => {
-      const { search = '', page = 1 } = request.query;
+      const { search = '' } = request.query;
+      // The API's reading of `page`: below 1 is 1, past the last is an empty page.
+      const page = pageOf({ page: request.query.page, per_page: PROJECTS_PER_PAGE });
       const mine = request.query.mine === 'yes' && request.ctx.actor.user !== null;
       const data = await homePage(request.ctx, { search, mine, page });
-      return sendPage(reply, 200, homeView(chromeOf(request, config), { ...data, page, search, mine }));
+      return sendPage(reply, 200, homeView(chromeOf(request, config), { ...data, page: page.page, search, mine }));
     },
   );
 

@@ -35,8 +35,8 @@ const EXCERPT_LENGTH = 280;
 const pageOf = (page: number, perPage: number): Page => ({ page, perPage, offset: (page - 1) * perPage });
 
 /** `/`: the projects the caller may see (anonymous: the public ones), or with `mine` those they belong to. */
-export async function homePage(ctx: Ctx, query: { search?: string; mine?: boolean; page: number }) {
-  const { items, total } = await listProjects(ctx, { search: query.search || undefined, membership: query.mine || undefined, order_by: 'name', sort: 'asc' }, pageOf(query.page, PROJECTS_PER_PAGE));
+export async function homePage(ctx: Ctx, query: { search?: string; mine?: boolean; page: Page }) {
+  const { items, total } = await listProjects(ctx, { search: query.search || undefined, membership: query.mine || undefined, order_by: 'name', sort: 'asc' }, query.page);
   const projects = (items as Array<{ id: number; name: string; description: string; path_with_namespace: string; visibility?: string }>).map((p) => ({
     id: p.id,
     name: p.name,

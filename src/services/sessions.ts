@@ -8,10 +8,10 @@ import type { WebSession } from '../store/session-schema.js';
 import type { Ctx } from './context.js';
 import { needsRehash, hashPassword, verifyPassword } from './passwords.js';
 import { assertNotLocked, countFailedSignIn, forgetFailures, SignInError, type SignInKeys } from './sign-in-limits.js';
-
-export { SignInError };
 import { actorForPersonalToken, tokenDigest } from './tokens.js';
 import { findTokenByDigest } from '../store/tokens.js';
+
+export { SignInError };
 
 // Browser sessions: signing in with a password (or a personal access token as the password),
 // the actor a session cookie stands for, and signing out. The cookie holds a random value; the
@@ -37,7 +37,8 @@ export interface NewSession {
 }
 
 /** The user `password` opens: their password, or one of their personal access tokens. */
-async function userFor(db: Kysely<DB>, user: User | undefined, password: string): Promise<{ user: User; tokenId: number | null; scopes: string } | null> {
+async function userFor(ctx: Ctx, user: User | undefined, password: string): Promise<{ user: User; tokenId: number | null; scopes: string } | null> {
+  const db = ctx.db;
   // A token: found by its digest (no comparison in code), and only for the user named.
   const token = password.length >= 20 ? await findTokenByDigest(db, tokenDigest(password)) : undefined;
   if (user && token && token.user.id === user.id) {
@@ -53,7 +54,10 @@ async function userFor(db: Kysely<DB>, user: User | undefined, password: string)
   // Unknown users cost a hash too, so the time taken does not tell who exists.
   const ok = await verifyPassword(password, user?.password_digest ?? null);
   if (!ok || !user) return null;
-  if (user.password_digest && needsRehash(user.password_digest)) await setPasswordDigest(db, user.id, await hashPassword(password));
+  if (user.password_digest && needsRehash(user.password_digest)) {
+    const digest = await hashPassword(password);
+    await ctx.write((trx) => setPasswordDigest(trx, user.id, digest));
+  }
   return { user, tokenId: null, scopes: PASSWORD_SCOPES };
 }
 
@@ -66,7 +70,7 @@ export async function signIn(ctx: Ctx, login: string, password: string, ip: stri
   const known = await findUserByLogin(ctx.db, login);
   const keys: SignInKeys = { account: known ? `user:${known.id}` : `login:${login.toLowerCase()}`, address: `ip:${ip}` };
   await assertNotLocked(ctx, keys);
-  const found = password !== '' ? await userFor(ctx.db, known, password) : null;
+  const found = password !== '' ? await userFor(ctx, known, password) : null;
   if (!found || found.user.state !== 'active') {
     await countFailedSignIn(ctx, keys);
     throw new SignInError('invalid');
