@@ -21,7 +21,7 @@ import { userWithPassword } from './helpers/web.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-export const SCREENSHOTS = path.join(repoRoot, 'test-results', 'screenshots', storeKind());
+const SCREENSHOTS = path.join(repoRoot, 'test-results', 'screenshots', storeKind());
 const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 let server: TestServer;
