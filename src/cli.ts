@@ -7,6 +7,17 @@ import { issueToken, SCOPES } from './services/tokens.js';
 import { addUser } from './services/users.js';
 import { issueJobTokenFor, JobTokenCliError, DEFAULT_EXPIRES_IN } from './services/job-tokens.js';
 import { findUser } from './store/users.js';
+import { ApiError } from './errors.js';
+
+/** The first line of standard input, without its line break. */
+async function firstLineOfStdin(): Promise<string> {
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  return text.split(/\r?\n/)[0];
+}
 
 function config() {
   try {
@@ -65,9 +76,19 @@ users
   .requiredOption('--email <email>')
   .option('--name <name>', 'display name (default: the username)')
   .option('--admin', 'make the user an administrator', false)
-  .action(async (opts: { username: string; email: string; name?: string; admin: boolean }) => {
-    const user = await withStore((store) => addUser(store.db, { username: opts.username, email: opts.email, name: opts.name ?? opts.username, admin: opts.admin }));
-    console.log(JSON.stringify({ id: user.id, username: user.username, is_admin: user.is_admin === 1 }));
+  .option('--password <password>', 'a password to sign in to the web pages with (8 to 128 characters; visible to `ps`: prefer --password-stdin)')
+  .option('--password-stdin', 'read the password from standard input (its first line)', false)
+  .action(async (opts: { username: string; email: string; name?: string; admin: boolean; password?: string; passwordStdin: boolean }) => {
+    const password = opts.passwordStdin ? await firstLineOfStdin() : opts.password;
+    try {
+      const user = await withStore((store) => addUser(store.db, { username: opts.username, email: opts.email, name: opts.name ?? opts.username, admin: opts.admin, password }));
+      console.log(JSON.stringify({ id: user.id, username: user.username, is_admin: user.is_admin === 1 }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      // GitLab's body, e.g. {"message":{"password":["is too short (minimum is 8 characters)"]}}.
+      console.error(`relinks: ${JSON.stringify(error.body)}`);
+      process.exit(1);
+    }
   });
 
 const tokens = program.command('tokens').description('manage personal access tokens');

@@ -42,4 +42,7 @@ export const conflict = (message: string) => new ApiError(409, { message });
 
 export const unprocessable = (message: string) => new ApiError(422, { message });
 
+/** A body of a kind the route does not read (JSON sent to a form). */
+export const unsupportedMediaType = () => new ApiError(415, { message: '415 Unsupported Media Type' });
+
 export const routeNotFound = () => new ApiError(404, { error: '404 Not Found' });

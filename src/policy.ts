@@ -13,7 +13,7 @@ export interface Actor {
   user: User | null;
   /** Token scopes; anonymous requests have none. */
   scopes: readonly string[];
-  kind: 'anonymous' | 'personal' | 'job';
+  kind: 'anonymous' | 'personal' | 'job' | 'session';
   /** For a job token: the project whose pipeline it was issued to. */
   jobProjectId?: number;
   /** For a job token: the commit (or branch) its job runs for, when the pipeline said so. */

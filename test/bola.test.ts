@@ -66,9 +66,13 @@ function valuesFor(param: string): Array<[real: string, fake: string]> {
   }
 }
 
-/** The web wildcard route takes whole paths: the download and permalink forms of the private project. */
+/** The web wildcard route takes whole paths: the pages, downloads and permalinks of the private project. */
 function webPaths(): Array<[string, string]> {
-  const forms = ['/-/releases/v1.0/downloads/bin/app', '/-/releases/permalink/latest', '/-/releases/permalink/latest/downloads/bin/app'];
+  const forms = [
+    '/-/releases/v1.0/downloads/bin/app', '/-/releases/permalink/latest', '/-/releases/permalink/latest/downloads/bin/app',
+    // The web pages of the project, its release and its tag.
+    '', '/-/releases', '/-/releases/v1.0', '/-/releases/v1.0/edit', '/-/releases/new', '/-/tags/v1.0',
+  ];
   return forms.flatMap((f) => [
     [`/${world.secret.path}${f}`, `/${FAKE_PATH}${f}`],
     [`/${world.secret.path.toUpperCase()}${f}`, `/${FAKE_PATH.toUpperCase()}${f}`],

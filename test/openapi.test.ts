@@ -13,6 +13,7 @@ import { openapiPath } from '../src/http/openapi.js';
 import { ROOT_TOKEN, startTestServer, type Response, type TestServer } from './helpers/server.js';
 import { addMember, createProject, createRelease, createUser, type TestUser } from './helpers/fixtures.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { browser, signIn, userWithPassword, type Browser } from './helpers/web.js';
 
 // The OpenAPI document: valid OpenAPI 3.1, every route in it, and real answers matching it. The
 // test server checks every answer against the document (src/http/response-check.ts, on in every
@@ -92,6 +93,10 @@ describe('the document', () => {
       'GET /-/openapi.json',
       'GET /api/v4/projects/:id/packages/:package_id/download_counts',
       'GET /api/v4/projects/:id/releases/:tag_name/assets/download_counts',
+      'GET /-/web/relinks.css',
+      'GET /-/web/relinks.js',
+      'POST /-/project/:id/releases',
+      'POST /-/project/:id/releases/:tag_name',
       'POST /api/v4/projects/:id/ci/job_tokens',
     ]);
     const links = operation('POST', '/api/v4/projects/:id/releases/:tag_name/assets/links')!;
@@ -362,6 +367,41 @@ describe('every route, one success and one error, checked against the document',
     flow('DELETE /api/v4/projects/:id/uploads/:upload_id', [204, () => send('DELETE', `${P()}/uploads/${doomedUpload.id}`)], [404, () => send('DELETE', `${P()}/uploads/${doomedUpload.id}`)]);
     flow('GET /-/project/:id/uploads/:secret/:filename', [200, () => get(uploaded.full_path)], [404, () => get(`/-/project/${project.id}/uploads/0123456789abcdef0123456789abcdef/a.txt`)]);
     flow('GET /*', [302, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/app`)], [404, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/nope`)]);
+    flow('GET /*', [302, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/app`)], [404, () => get(`/${project.path_with_namespace}/-/releases/v1/downloads/bin/nope`)],
+      [200, () => get(`/${project.path_with_namespace}/-/releases/v1`)], [200, () => ({ ...get(`/${project.path_with_namespace}/-/releases`), headers: { accept: 'text/html' } })],
+      [404, () => ({ ...get(`/${project.path_with_namespace}/-/releases/nope`), headers: { accept: 'text/html' } })]);
+
+    // The web pages' forms: a signed-in browser's session cookie and the form's authenticity token.
+    const pageUser = await userWithPassword(server, `oasweb${process.pid}`);
+    await addMember(server, project.id, pageUser.id, 40);
+    const sessions: Browser[] = [];
+    for (let i = 0; i < 3; i++) sessions.push(await signIn(server, pageUser.username, pageUser.password));
+    const [forms, leaving] = sessions;
+    const token = (await forms.get(`/${project.path_with_namespace}/-/releases/new`)).token!;
+    const leavingToken = (await leaving.get('/')).token!;
+    const fresh = browser(server);
+    const signInToken = (await fresh.get('/users/sign_in')).token!;
+    const form = (b: Browser, path: string, fields: Record<string, string>, accept = 'text/html'): Call => ({
+      method: 'POST', path, token: null, body: new URLSearchParams(fields).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: b.cookieHeader(), accept },
+    });
+    for (const page of ['/', '/-/web/relinks.css', '/-/web/relinks.js', '/users/sign_in']) {
+      flow(`GET ${page}`, [200, () => get(page, null)], [400, () => get(page + nul, null)]);
+    }
+    flow('POST /users/sign_in',
+      [302, () => form(fresh, '/users/sign_in', { authenticity_token: signInToken, login: pageUser.username, password: pageUser.password })],
+      [422, () => form(browser(server), '/users/sign_in', { authenticity_token: signInToken, login: pageUser.username, password: pageUser.password }, '*/*')],
+      [422, () => form(fresh, '/users/sign_in', { authenticity_token: signInToken, login: pageUser.username, password: 'wrong-password' })]);
+    flow('POST /users/sign_out', [302, () => form(leaving, '/users/sign_out', { authenticity_token: leavingToken })], [422, () => form(leaving, '/users/sign_out', {})]);
+    flow('POST /-/project/:id/releases',
+      [302, () => form(forms, `/-/project/${project.id}/releases`, { authenticity_token: token, tag_name: 'web1', ref: 'main', 'links[0][name]': 'a', 'links[0][url]': 'https://example.com/web1' })],
+      [422, () => form(forms, `/-/project/${project.id}/releases`, { authenticity_token: token, tag_name: 'web2', ref: 'main', 'links[0][name]': 'a', 'links[0][url]': 'nope' })],
+      [200, () => form(forms, `/-/project/${project.id}/releases`, { authenticity_token: token, add_link: '1' })],
+      [404, () => form(forms, '/-/project/987654/releases', { authenticity_token: token, tag_name: 'x' }, '*/*')]);
+    flow('POST /-/project/:id/releases/:tag_name',
+      [302, () => form(forms, `/-/project/${project.id}/releases/v2`, { authenticity_token: token, name: 'Two', description: 'From the web' })],
+      [422, () => form(forms, `/-/project/${project.id}/releases/v2`, { authenticity_token: token, released_at: 'someday' })],
+      [404, () => form(forms, `/-/project/${project.id}/releases/nope`, { authenticity_token: token })]);
   });
 
   test('the flows cover every route', () => {
@@ -381,7 +421,7 @@ describe('every route, one success and one error, checked against the document',
         if (call.token) headers['private-token'] = call.token;
         let res: Response | { status: number; text: string };
         if (call.body !== undefined) {
-          const raw = await fetch(server.url + call.path, { method: call.method, headers, body: call.body });
+          const raw = await fetch(server.url + call.path, { method: call.method, headers, body: call.body, redirect: 'manual' });
           res = { status: raw.status, text: await raw.text() };
         } else {
           res = await server.request(call.method, call.path, { headers, json: call.json });

@@ -1,14 +1,15 @@
 import type { FastifyRequest } from 'fastify';
 import type { Kysely } from 'kysely';
-import { insufficientScope, unauthorized } from '../errors.js';
+import { forbidden, insufficientScope, unauthorized } from '../errors.js';
 import { anonymous, type Actor } from '../policy.js';
 import { actorForPersonalToken } from '../services/tokens.js';
 import type { DB } from '../store/schema.js';
 import { factsOf } from './route-facts.js';
+import { sessionCookieOf } from './sessions.js';
 
 export interface Credentials {
-  /** `bearer`: a token of either kind, sent as `Authorization: Bearer`. `basic`: HTTP Basic's password. */
-  kind: 'personal' | 'job' | 'bearer' | 'basic';
+  /** `bearer`: a token of either kind, sent as `Authorization: Bearer`. `basic`: HTTP Basic's password. `session`: the browser's cookie. */
+  kind: 'personal' | 'job' | 'bearer' | 'basic' | 'session';
   token: string;
   /** HTTP Basic's user name. */
   username?: string;
@@ -51,6 +52,9 @@ export function credentialsOf(request: FastifyRequest): Credentials | null {
     if (!basic) throw unauthorized();
     return basic;
   }
+  // Only where the route takes it (sessionCookieOf reads the route's facts), and after any token.
+  const session = sessionCookieOf(request);
+  if (session !== undefined) return { kind: 'session', token: session };
   return null;
 }
 
@@ -67,7 +71,8 @@ export async function authenticate(db: Kysely<DB>, request: FastifyRequest, reso
     if (actor) break;
   }
   if (!actor) throw unauthorized();
-  if (actor.kind === 'personal') checkScopes(request, actor.scopes);
+  // A session opened with a token has that token's scopes; a password's session has `api`.
+  if (actor.kind === 'personal' || actor.kind === 'session') checkScopes(request, actor.scopes);
   return actor;
 }
 
@@ -78,17 +83,22 @@ function checkScopes(request: FastifyRequest, scopes: readonly string[]): void {
 }
 
 /** Personal access tokens, sent as PRIVATE-TOKEN, private_token, a Bearer token or Basic's password. */
-export const personalTokens: TokenResolver = async (db, credentials) => {
-  if (credentials.kind === 'job') return null;
+export const personalTokens: TokenResolver = async (db, credentials, request) => {
+  if (credentials.kind === 'job' || credentials.kind === 'session') return null;
+  let actor: Actor | null;
   if (credentials.kind === 'bearer' || credentials.kind === 'basic') {
     try {
-      const actor = await actorForPersonalToken(db, credentials.token);
+      actor = await actorForPersonalToken(db, credentials.token);
       // Basic names the user too; a token of someone else's is no match.
       if (credentials.kind === 'basic' && actor.user?.username !== credentials.username) return null;
-      return actor;
     } catch {
       return null;
     }
+  } else {
+    actor = await actorForPersonalToken(db, credentials.token);
   }
-  return actorForPersonalToken(db, credentials.token);
+  // A valid token on a route that takes only the browser's session (a form) is refused, as job
+  // tokens are where they are not declared. A path no route serves stays a plain 404.
+  if (!request.is404 && !factsOf(request).auth.includes('personal')) throw forbidden();
+  return actor;
 };

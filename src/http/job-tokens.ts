@@ -11,7 +11,7 @@ const JOB_TOKEN_USER = 'gitlab-ci-token';
  * acts as its user, but only on routes that declare they take job tokens: elsewhere it is 403.
  */
 export const jobTokens: TokenResolver = async (db, credentials, request) => {
-  if (credentials.kind === 'personal') return null;
+  if (credentials.kind === 'personal' || credentials.kind === 'session') return null;
   if (credentials.kind === 'basic' && credentials.username !== JOB_TOKEN_USER) return null;
   const actor = await actorForJobToken(db, credentials.token);
   if (!actor) {

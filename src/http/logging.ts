@@ -43,7 +43,7 @@ export function filterUrl(url: string): string {
 
 // Headers and body fields that carry credentials, wherever a log call puts a request or its parts.
 const SECRET_HEADERS = ['authorization', '["private-token"]', '["job-token"]', 'cookie', '["x-gitlab-token"]', '["proxy-authorization"]'];
-const SECRET_FIELDS = ['private_token', 'job_token', 'access_token', 'token', 'password', 'secret'];
+const SECRET_FIELDS = ['private_token', 'job_token', 'access_token', 'token', 'password', 'secret', 'authenticity_token'];
 
 const REDACT_PATHS = [
   // `*.headers` covers what libraries log of their own accord (the multipart parser logs its busboy

@@ -16,7 +16,7 @@ export interface DocumentedRoute {
   config?: FastifyContextConfig;
 }
 
-const ERROR_DESCRIPTIONS: Record<number, string> = {
+export const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'Bad request: a parameter is missing or invalid, malformed JSON or form body, a NUL byte, broken percent-encoding',
   401: 'Unauthorized: the token is unknown, expired or revoked, or the route needs one',
   403: 'Forbidden: the role is too low, the token lacks the scope (insufficient_scope), or a job token may not use this route',
@@ -128,6 +128,20 @@ const TOKEN_SCHEMES = {
 } as const;
 
 const PERSONAL_SCHEMES = ['private_token_header', 'private_token_query', 'bearer'];
+const JOB_SCHEMES = ['job_token_header', 'job_token_query', 'bearer'];
+
+/** A signed-in browser: only the routes that declare it read the cookie (the web pages and forms). */
+const SESSION_SCHEME = {
+  session_cookie: { type: 'apiKey', in: 'cookie', name: '_relinks_session', description: 'A signed-in browser\'s session (web pages and their forms; see docs/web.md)' },
+} as const;
+
+/** The schemes a route's declared credentials stand for, or undefined for the document's default (tokens of both kinds). */
+function securityOf(auth: readonly string[]): Array<Record<string, []>> | undefined {
+  const takes = (c: string) => auth.includes(c);
+  if (takes('job') && takes('personal') && !takes('session')) return undefined;
+  const names = new Set([...(takes('personal') ? PERSONAL_SCHEMES : []), ...(takes('job') ? JOB_SCHEMES : []), ...(takes('session') ? ['session_cookie'] : [])]);
+  return [...[...names].map((name) => ({ [name]: [] as [] })), {}];
+}
 
 /** Registers the generator; call before any route is added (it collects them as they come). */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
@@ -144,7 +158,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'Operations and schemas that GitLab does not have are marked `x-relinks: true`. Errors have GitLab\'s bodies: ' +
           '`{"message": ...}` or `{"error": ...}`.',
       },
-      components: { securitySchemes: TOKEN_SCHEMES },
+      components: { securitySchemes: { ...TOKEN_SCHEMES, ...SESSION_SCHEME } },
       // Anonymous requests are allowed too: public projects can be read without a token.
       security: [...Object.keys(TOKEN_SCHEMES).map((name) => ({ [name]: [] })), {}],
     },
@@ -156,7 +170,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       if (schema?.body) transformed.consumes = BODY_TYPES;
       const auth = route.config?.auth;
       if (auth === 'public') transformed.security = [];
-      else if (auth && !auth.includes('job')) transformed.security = [...PERSONAL_SCHEMES.map((name) => ({ [name]: [] })), {}];
+      else if (auth) {
+        const security = securityOf(auth);
+        if (security) transformed.security = security;
+      }
       return { schema: transformed as FastifySchema, url: openapiPath(url) };
     },
     transformObject: (document) => ('openapiObject' in document ? hoistTitledSchemas(document.openapiObject as object) : document.swaggerObject) as never,

@@ -1,11 +1,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import cookie from '@fastify/cookie';
 import type { Config } from '../config.js';
 import { anonymous } from '../policy.js';
 import type { Ctx } from '../services/context.js';
 import type { Store } from '../store/db.js';
 import type { Files } from '../services/files.js';
 import { authenticate, personalTokens, type TokenResolver } from './auth.js';
+import { browserSessions, verifyCsrf } from './sessions.js';
 import { registerDrain } from './drain.js';
 import { throwBodyError } from './forms.js';
 import { registerRateLimits } from './rate-limit.js';
@@ -13,6 +15,7 @@ import { factsOf, isPublic, readsStream } from './route-facts.js';
 import { collectRoutes } from './route-list.js';
 import { rejectNullBytes, setResponseHeaders } from './security.js';
 import { settleRequestBlanks } from './validation.js';
+import { unsupportedMediaType } from '../errors.js';
 
 // The one request pipeline. Every global hook there is, registered here in the order a request
 // meets them; each step reads the facts its route declares (route-facts.ts) and does only what
@@ -38,7 +41,9 @@ async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, f
   app.decorateRequest('ctx', null as unknown as Ctx);
   const drain = registerDrain(app);
   const limits = await registerRateLimits(app, config);
-  const resolvers = [personalTokens, ...tokenResolvers];
+  const resolvers = [personalTokens, browserSessions, ...tokenResolvers];
+  // Cookies are parsed only where a route reads them (http/sessions.ts), not on every request.
+  await app.register(cookie, { hook: false });
 
   // 1. Before the body is read: anonymous requests count against their IP.
   if (limits) app.addHook('onRequest', limits.beforeBody);
@@ -47,15 +52,21 @@ async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, f
   //    blank values are settled as Grape does, and no parameter may hold a NUL.
   app.addHook('preValidation', async (request) => {
     throwBodyError(request);
-    if (factsOf(request).body !== undefined && request.routeOptions.schema?.body) mergeParameters(request);
+    const kinds = factsOf(request).body;
+    // A form takes form bodies only: JSON is what scripts send, never a browser's form.
+    if (kinds && !kinds.includes('json') && /^application\/json\b/i.test(request.headers['content-type'] ?? '')) throw unsupportedMediaType();
+    if (kinds !== undefined && request.routeOptions.schema?.body) mergeParameters(request);
     settleRequestBlanks(request);
     rejectNullBytes(request, !readsStream(request));
   });
 
-  // 3. Who is asking (by the credentials the route takes), then the per-user and per-project limits.
+  // 3. Who is asking (by the credentials the route takes), a form's authenticity token, then the
+  //    per-user and per-project limits.
   app.addHook('preHandler', async (request) => {
     const actor = isPublic(request) ? anonymous : await authenticate(store.db, request, resolvers);
     request.ctx = { db: store.db, actor, config, write: store.write, files, requestId: request.id };
+    const facts = factsOf(request);
+    if (!isPublic(request) && facts.auth.includes('session') && facts.body) verifyCsrf(request, config);
     if (limits) await limits.afterAuth(request);
   });
 

@@ -137,6 +137,13 @@ export async function registerRateLimits(app: FastifyInstance, config: Config): 
         const over = await count(request, byUser, `user:${actor.user.id}`);
         if (over) throw new ApiError(429, over.body, over.headers);
       }
+      // Credentials that stood for no one (a browser's ended session) leave an anonymous request:
+      // it counts against its IP like any other.
+      if (!actor.user && byIp && withCredentials.has(request) && !countedByIp.has(request)) {
+        countedByIp.add(request);
+        const over = await count(request, byIp, ipKey(request));
+        if (over) throw new ApiError(429, over.body, over.headers);
+      }
       if (byProject && actor.user && factsOf(request).throttle === 'release-writes') {
         const ref = (request.params as { id?: unknown }).id;
         const view = typeof ref === 'string' ? await visibleProject(request.ctx, ref).catch(() => null) : null;

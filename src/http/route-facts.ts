@@ -3,8 +3,12 @@ import type { FastifyRequest } from 'fastify';
 // What a route declares about itself in its options' `config`; the pipeline (http/pipeline.ts)
 // reads these and nothing else to decide who may call it, how it is counted and what body it reads.
 
-/** Ways of presenting a token. Anonymous callers are always let through to the policy, which decides. */
-export type Credential = 'personal' | 'job' | 'basic';
+/**
+ * Ways of presenting a token. Anonymous callers are always let through to the policy, which decides.
+ * `session` is a signed-in browser's cookie (http/sessions.ts): a route that takes it and a body is
+ * a form, and the pipeline checks the form's authenticity token (CSRF).
+ */
+export type Credential = 'personal' | 'job' | 'basic' | 'session';
 export type Scope = 'api' | 'read_api' | 'read_user';
 /**
  * `form` is urlencoded or multipart fields (curl --data / --form); `json` a JSON document; `stream`
@@ -62,6 +66,14 @@ export const facts = {
   packageRemove: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },
   /** A project upload: one multipart file, streamed in. */
   fileUpload: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
+  /** A web page: a signed-in browser, or a token as anywhere. */
+  page: { auth: ['session', 'personal'], scopes: READ_SCOPES, throttle: 'api' },
+  /** The web URLs a browser or CI follows: pages, and asset downloads and permalinks (job tokens too). */
+  webRead: { auth: ['session', 'personal', 'job'], scopes: READ_SCOPES, throttle: 'api' },
+  /** Signing in and out: the browser's session (or none yet) and a form, its authenticity token checked. */
+  signIn: { auth: ['session'], scopes: READ_SCOPES, throttle: 'api', body: ['form'] },
+  /** A form that changes something: only a signed-in browser, its authenticity token checked. */
+  form: { auth: ['session'], scopes: WRITE_SCOPES, throttle: 'api', body: ['form'] },
 } as const satisfies Record<string, RouteFacts>;
 
 /** The facts of the route a request matched; a request no route matched is a plain API read. */

@@ -226,7 +226,7 @@ export const AuditEvent = Type.Object({
     author_name: Str,
     author_username: Str,
     author_class: Str,
-    token_kind: Type.String({ ...RELINKS_OWN, description: 'personal or job' }),
+    token_kind: Type.String({ ...RELINKS_OWN, description: 'personal, job or session (a signed-in browser)' }),
     target_id: Int,
     target_type: Str,
     target_details: Str,

@@ -1,4 +1,3 @@
-import { randomBytes, scryptSync } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { conflict, forbidden, invalid, notFound, unauthorized, type FieldErrors } from '../errors.js';
 import { userBasicEntity, userEntity } from '../entities/user.js';
@@ -9,6 +8,7 @@ import { findNamespace, insertNamespace } from '../store/namespaces.js';
 import type { DB, User } from '../store/schema.js';
 import { findUser, insertUser, setUserNamespace } from '../store/users.js';
 import type { Ctx } from './context.js';
+import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js';
 import { PATH_FORMAT } from './projects.js';
 
 export interface NewUserInput {
@@ -19,10 +19,6 @@ export interface NewUserInput {
   admin?: boolean;
 }
 
-const hashPassword = (password: string) => {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('base64')}$${scryptSync(password, salt, 32).toString('base64')}`;
-};
 
 /** Creates a user with its personal namespace, where it owns the projects it makes. */
 export async function addUser(db: Kysely<DB>, input: NewUserInput): Promise<User> {
@@ -30,8 +26,12 @@ export async function addUser(db: Kysely<DB>, input: NewUserInput): Promise<User
   if (!PATH_FORMAT.test(input.username)) errors.username = ['is invalid'];
   if (!/^[^@\s]+@[^@\s]+$/.test(input.email)) errors.email = ['is invalid'];
   if (input.name.trim() === '') errors.name = ["can't be blank"];
+  if (input.password !== undefined && input.password.length < MIN_PASSWORD_LENGTH) errors.password = [`is too short (minimum is ${MIN_PASSWORD_LENGTH} characters)`];
+  if (input.password !== undefined && input.password.length > MAX_PASSWORD_LENGTH) errors.password = [`is too long (maximum is ${MAX_PASSWORD_LENGTH} characters)`];
   if (Object.keys(errors).length) throw invalid(errors);
   if (await findNamespace(db, input.username)) throw conflict('Username has already been taken');
+  // Hashed before the transaction: it takes a while, and holds no lock meanwhile.
+  const passwordDigest = input.password ? await hashPassword(input.password) : null;
   const at = now();
   try {
     return await db.transaction().execute(async (trx) => {
@@ -43,7 +43,7 @@ export async function addUser(db: Kysely<DB>, input: NewUserInput): Promise<User
         email_key: input.email.toLowerCase(),
         is_admin: input.admin ? 1 : 0,
         state: 'active',
-        password_digest: input.password ? hashPassword(input.password) : null,
+        password_digest: passwordDigest,
         namespace_id: null,
         created_at: at,
       });

@@ -9,6 +9,7 @@ import { milestones } from './migrations/006_milestones.js';
 import { linkGivenOrder } from './migrations/007_link_given_order.js';
 import { files } from './migrations/008_files.js';
 import { webhooks } from './migrations/009_webhooks.js';
+import { webSessions } from './migrations/010_web_sessions.js';
 
 /** Migrations are compiled in, so a built server never depends on files found at run time. */
 function provider(store: Store): MigrationProvider {
@@ -24,6 +25,7 @@ function provider(store: Store): MigrationProvider {
         '007_link_given_order': linkGivenOrder(),
         '008_files': files(store.dialect),
         '009_webhooks': webhooks(store.dialect),
+        '010_web_sessions': webSessions(store.dialect),
       };
     },
   };

@@ -2,6 +2,7 @@ import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 import type { MilestonesTable, ReleaseMilestonesTable } from './milestone-schema.js';
 import type { BlobChunksTable, BlobsTable, DownloadCountsTable, PackageFilesTable, PackagesTable, UploadsTable } from './file-schema.js';
 import type { WebHookDeliveriesTable, WebHookEventsTable, WebHookLogsTable, WebHooksTable } from './webhook-schema.js';
+import type { SignInFailuresTable, WebSessionsTable } from './session-schema.js';
 
 // Booleans are 0/1 integers and times are ISO 8601 strings so both stores hold identical values.
 
@@ -137,6 +138,8 @@ export interface DB {
   web_hook_events: WebHookEventsTable;
   web_hook_deliveries: WebHookDeliveriesTable;
   web_hook_logs: WebHookLogsTable;
+  web_sessions: WebSessionsTable;
+  sign_in_failures: SignInFailuresTable;
 }
 
 export type User = Selectable<UsersTable>;

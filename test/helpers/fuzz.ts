@@ -637,9 +637,19 @@ export function responseProblems(request: RawRequest, res: RawResponse): string[
     if (!res.headers.location) problems.push('302 without Location');
     return problems;
   }
+  const path = request.path.split('?')[0];
+  if (type.startsWith('text/html') && !path.startsWith('/api/')) {
+    // The web pages, and their errors for a browser: a whole document under the pages' strict policy.
+    if (!res.text.startsWith('<!DOCTYPE html>\n<html lang="en">') || !res.text.trimEnd().endsWith('</html>')) problems.push('HTML that is not a whole page');
+    const policy = String(res.headers['content-security-policy'] ?? '');
+    if (!/default-src 'none'/.test(policy) || /unsafe-inline|unsafe-eval/.test(policy)) problems.push(`HTML under a weak policy: ${policy}`);
+    if (res.status >= 400 && !/text\/html/i.test(String(request.headers?.accept ?? ''))) {
+      problems.push('an HTML error to a client that did not ask for HTML');
+    }
+    return problems;
+  }
   if (!type.startsWith('application/json')) {
     // Plain text is fine for probes outside the API (`/-/health`), never for the API itself.
-    const path = request.path.split('?')[0];
     if (res.status >= 400 || path.startsWith('/api/')) problems.push(`content type "${type}" is not JSON`);
     return problems;
   }

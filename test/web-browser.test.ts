@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { after, before, test } from 'node:test';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { freePort } from './helpers/child-server.js';
+import { repoRoot } from './helpers/ci.js';
+import { addMember, createGroup, createProject, createRelease } from './helpers/fixtures.js';
+import { startTestServer, type TestServer } from './helpers/server.js';
+import { storeKind } from './helpers/store.js';
+import { userWithPassword } from './helpers/web.js';
+
+// The web pages in a real browser: Debian's Chromium driven by playwright-core. One walk through
+// them, as a person would: sign in, browse, create a release with two links through the form (and
+// see its validation error first), download an asset of a private project, sign out and find the
+// project gone. Every page is checked by axe-core (zero violations, light and dark, desktop and
+// phone) and for anything the Content-Security-Policy refused. Screenshots go to
+// test-results/screenshots/<store>/ (not committed), with the release page's weight.
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS = path.join(repoRoot, 'test-results', 'screenshots', storeKind());
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let server: TestServer;
+let context: BrowserContext;
+let profile: string;
+let project: { id: number; path_with_namespace: string };
+let user: { username: string; password: string };
+const refused: string[] = [];
+const axeResults: Record<string, number> = {};
+
+before(async () => {
+  const port = await freePort();
+  // The browser reaches the server where the pages' links point: EXTERNAL_URL is its real address.
+  server = await startTestServer({ PORT: String(port), EXTERNAL_URL: `http://127.0.0.1:${port}` });
+  const group = await createGroup(server, 'acme', { visibility: 'private' });
+  project = await createProject(server, 'rocket', { namespaceId: group.id, visibility: 'private' });
+  user = await userWithPassword(server, 'ada');
+  await addMember(server, project.id, user.id, 30);
+  await createRelease(server, project.id, 'v1.0.0', [
+    { name: 'rocket-linux-amd64', url: 'https://downloads.example.test/rocket/v1.0.0/linux', filepath: '/bin/rocket-linux', link_type: 'package' },
+    { name: 'Launch runbook', url: 'https://wiki.example.test/launch', link_type: 'runbook' },
+  ]);
+  await server.request('PUT', `/api/v4/projects/${project.id}/releases/v1.0.0`, {
+    token: 'root-test-token-0123456789',
+    json: { name: 'Rocket 1.0', description: '## Highlights\n\n* Faster **launches**\n* A [changelog](https://example.test/changelog)\n\n```sh\nrocket --launch\n```' },
+  });
+  await createRelease(server, project.id, 'v2.0.0-rc1');
+  await server.request('PUT', `/api/v4/projects/${project.id}/releases/v2.0.0-rc1`, { token: 'root-test-token-0123456789', json: { released_at: '2099-06-01T00:00:00Z', description: 'The next one.' } });
+
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  profile = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-chromium-'));
+  context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
+  // Assets live elsewhere: the browser's way there ends here, with a file.
+  await context.route(/^https:\/\/downloads\.example\.test\//, (route) =>
+    route.fulfill({ status: 200, body: 'rocket binary', headers: { 'content-type': 'application/octet-stream', 'content-disposition': 'attachment; filename="rocket-linux"' } }),
+  );
+});
+
+after(async () => {
+  await context?.close();
+  if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  await server?.close();
+});
+
+function watch(page: Page) {
+  page.on('console', (message) => {
+    if (/Content Security Policy|Refused to|Trusted Type/i.test(message.text())) refused.push(message.text());
+  });
+  page.on('pageerror', (error) => refused.push(`page error: ${error.message}`));
+}
+
+/** axe-core on the page as it is: no violation of any rule it runs by default. */
+async function checkAccessibility(page: Page, name: string) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }> }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => n.target)).slice(0, 300)}`);
+  });
+  axeResults[name] = violations.length;
+  assert.deepEqual(violations, [], `axe on ${name}`);
+}
+
+async function shot(page: Page, name: string) {
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+test('sign in, browse, create a release with two links, download a private asset, sign out: every page accessible, nothing refused', { timeout: 240_000 }, async (t) => {
+  const page = await context.newPage();
+  watch(page);
+  const base = `${server.url}/${project.path_with_namespace}`;
+
+  // Signed out, the private project is not there at all.
+  let res = await page.goto(`${base}/-/releases`);
+  assert.equal(res!.status(), 404);
+  await checkAccessibility(page, 'not found');
+
+  await page.goto(`${server.url}/`);
+  await checkAccessibility(page, 'projects');
+  await page.getByRole('link', { name: 'Sign in' }).click();
+  await checkAccessibility(page, 'sign in');
+  await shot(page, 'sign-in');
+  await page.getByLabel('Username or primary email').fill(user.username);
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Invalid login or password.' }).waitFor();
+  await checkAccessibility(page, 'sign in, failed');
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`@${user.username}`).waitFor();
+
+  await page.goto(`${server.url}/?mine=yes`);
+  await checkAccessibility(page, 'your projects');
+  await shot(page, 'projects');
+  await page.getByRole('link', { name: project.path_with_namespace }).click();
+  assert.equal(new URL(page.url()).pathname, `/${project.path_with_namespace}`);
+  await page.getByRole('heading', { name: 'Rocket 1.0' }).waitFor();
+  await page.getByText('Upcoming Release').waitFor();
+  await checkAccessibility(page, 'release list');
+  await shot(page, 'release-list');
+
+  // A release: notes rendered, links by type, copy buttons shown by the script.
+  await page.getByRole('link', { name: 'Rocket 1.0' }).click();
+  await page.getByRole('heading', { name: 'Packages' }).waitFor();
+  await page.getByRole('heading', { name: 'Runbooks' }).waitFor();
+  assert.equal(await page.locator('.md li strong').textContent(), 'launches');
+  const copy = page.getByRole('button', { name: 'Copy the URL of rocket-linux-amd64' });
+  await copy.click();
+  await page.getByRole('status').filter({ hasText: 'Copied' }).waitFor();
+  const copied = await page.evaluate(() => navigator.clipboard.readText());
+  assert.equal(copied, `${base}/-/releases/v1.0.0/downloads/bin/rocket-linux`);
+  await checkAccessibility(page, 'release');
+  await shot(page, 'release');
+
+  // Its asset, downloaded with the session cookie (relinks sends the browser on to the file).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'rocket-linux-amd64' }).click()]);
+  assert.equal(download.url(), 'https://downloads.example.test/rocket/v1.0.0/linux');
+  assert.equal(fs.readFileSync((await download.path())!, 'utf8'), 'rocket binary');
+
+  // (Chromium leaves a download's navigation on an error page: back to the release.)
+  await page.goto(`${base}/-/releases/v1.0.0`);
+  await page.getByRole('link', { name: 'v1.0.0' }).first().click();
+  await page.getByRole('heading', { name: 'v1.0.0' }).waitFor();
+  await checkAccessibility(page, 'tag');
+
+  // The new release form: two links, one with a bad URL; the error beside its field; then fixed.
+  await page.goto(`${base}/-/releases`);
+  await page.getByRole('link', { name: 'New release' }).click();
+  await checkAccessibility(page, 'new release');
+  await page.getByLabel('Tag name (required)').fill('v1.1.0');
+  await page.getByLabel('Release title').fill('Rocket 1.1');
+  await page.getByLabel('Release notes').fill('Two **new** assets.');
+  const link = (n: number) => page.getByRole('group', { name: `Link ${n} (new)` });
+  await link(1).getByLabel('URL').fill('https://downloads.example.test/rocket/v1.1.0/linux');
+  await link(1).getByLabel('Link title').fill('rocket-linux');
+  await link(1).getByLabel('Direct asset path').fill('/bin/rocket-linux');
+  await link(1).getByLabel('Type').selectOption('package');
+  await link(2).getByLabel('URL').fill('gopher://example.test/docs');
+  await link(2).getByLabel('Link title').fill('Docs');
+  await page.getByRole('button', { name: 'Create release' }).click();
+  await page.getByRole('alert').filter({ hasText: 'nothing was saved' }).waitFor();
+  const bad = link(2).getByLabel('URL');
+  assert.equal(await bad.getAttribute('aria-invalid'), 'true');
+  assert.equal(await page.locator(`#${await bad.getAttribute('aria-describedby')}`).textContent(), 'URL is blocked: Only allowed schemes are http, https, ftp');
+  await checkAccessibility(page, 'new release, with errors');
+  await shot(page, 'release-form-errors');
+  await bad.fill('https://docs.example.test/rocket');
+  await page.getByRole('button', { name: 'Create release' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Rocket 1.1' }).waitFor();
+  const made = await server.request('GET', `/api/v4/projects/${project.id}/releases/v1.1.0`, { token: 'root-test-token-0123456789' });
+  assert.deepEqual(made.body.assets.links.map((l: { name: string }) => l.name).sort(), ['Docs', 'rocket-linux']);
+
+  // The edit form.
+  await page.getByRole('link', { name: 'Edit release' }).click();
+  await page.getByRole('heading', { name: 'Edit release v1.1.0' }).waitFor();
+  await checkAccessibility(page, 'edit release');
+  await shot(page, 'edit-form');
+  await page.getByLabel('Release title').fill('Rocket 1.1 final');
+  await page.getByRole('group', { name: /^Link \d: Docs$/ }).getByLabel('Remove this link').check();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Rocket 1.1 final' }).waitFor();
+  const edited = await server.request('GET', `/api/v4/projects/${project.id}/releases/v1.1.0`, { token: 'root-test-token-0123456789' });
+  assert.deepEqual(edited.body.assets.links.map((l: { name: string }) => l.name), ['rocket-linux']);
+
+  // Dark, and on a phone: still no violation, nothing wider than the screen.
+  await page.goto(`${base}/-/releases/v1.0.0`);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await checkAccessibility(page, 'release, dark');
+  await shot(page, 'release-dark');
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.emulateMedia({ colorScheme: 'light' });
+  await checkAccessibility(page, 'release, phone');
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth), 'nothing scrolls sideways on a phone');
+  await shot(page, 'release-phone');
+  await page.setViewportSize({ width: 1280, height: 900 });
+
+  // Sign out: the project is gone again, and so is its asset.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in' }).waitFor();
+  res = await page.goto(`${base}/-/releases/v1.0.0`);
+  assert.equal(res!.status(), 404);
+  const asset = await page.goto(`${base}/-/releases/v1.0.0/downloads/bin/rocket-linux`);
+  assert.equal(asset!.status(), 404);
+  await checkAccessibility(page, 'not found, signed out');
+
+  assert.deepEqual(refused, [], 'the Content-Security-Policy refused nothing and no script failed');
+  t.diagnostic(`axe violations per page: ${JSON.stringify(axeResults)}`);
+  await page.close();
+});
+
+test("the release page's weight: requests and bytes, and it works without JavaScript", { timeout: 120_000 }, async (t) => {
+  const page = await context.newPage();
+  watch(page);
+  const sizes: Array<{ url: string; bytes: number }> = [];
+  page.on('response', async (response) => {
+    const body = await response.body().catch(() => Buffer.alloc(0));
+    sizes.push({ url: response.url(), bytes: body.length });
+  });
+  await page.goto(`${server.url}/users/sign_in`);
+  await page.getByLabel('Username or primary email').fill(user.username);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText(`@${user.username}`).waitFor();
+  sizes.length = 0;
+  await page.goto(`${server.url}/${project.path_with_namespace}/-/releases/v1.0.0`, { waitUntil: 'networkidle' });
+  const bytes = sizes.reduce((n, s) => n + s.bytes, 0);
+  const weight = { requests: sizes.length, bytes, files: sizes.map((s) => `${new URL(s.url).pathname} ${s.bytes}`) };
+  fs.writeFileSync(path.join(SCREENSHOTS, 'release-page-weight.json'), `${JSON.stringify(weight, null, 2)}\n`);
+  t.diagnostic(`release page: ${weight.requests} requests, ${weight.bytes} bytes (${weight.files.join(', ')})`);
+  assert.equal(weight.requests, 3, 'the page, its stylesheet and its script');
+  assert.ok(bytes < 40_000, `${bytes} bytes`);
+  await page.close();
+
+  // Without the script (as with JavaScript off): the page is whole, the copy buttons stay hidden.
+  const plain = await context.newPage();
+  let blocked = 0;
+  await plain.route(/\/-\/web\/relinks\.js/, (route) => {
+    blocked++;
+    return route.abort();
+  });
+  await plain.goto(`${server.url}/${project.path_with_namespace}/-/releases/v1.0.0`);
+  assert.deepEqual(await plain.locator('button[data-copy]').evaluateAll((buttons) => buttons.map((b) => (b as HTMLButtonElement).hidden)), [true, true], 'no copy button without a script to run it');
+  assert.equal(blocked, 1, 'the script was asked for, and not given');
+  assert.equal(await plain.locator('input[readonly]').first().inputValue(), `${server.url}/${project.path_with_namespace}/-/releases/v1.0.0/downloads/bin/rocket-linux`);
+  await plain.close();
+});
