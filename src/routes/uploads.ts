@@ -113,7 +113,8 @@ export async function uploadWebRoutes(instance: FastifyInstance, _deps: RouteDep
   const app = instance.withTypeProvider<TypeBoxTypeProvider>();
   app.get(
     '/-/project/:id/uploads/:secret/:filename',
-    { config: facts.jobRead, schema: { summary: "An upload's web address (`full_path` in the upload's answer)", tags: ['Uploads'], params: SecretParams, response: { ...fileAnswers, 404: error('Not found') } } },
+    // A signed-in browser follows these too, from a release page.
+    { config: facts.webRead, schema: { summary: "An upload's web address (`full_path` in the upload's answer)", tags: ['Uploads'], params: SecretParams, response: { ...fileAnswers, 404: error('Not found') } } },
     async (request, reply) => send(request, reply, await uploads.uploadBySecret(request.ctx, request.params.id, request.params.secret, request.params.filename)),
   );
 }
