@@ -16,6 +16,8 @@ let server: TestServer;
 let client: RawClient;
 let world: World;
 let jobTokenId: number | undefined;
+/** The private project's other numbered objects: a milestone, a package and its file, an upload. */
+const objectIds: Record<string, number> = {};
 const enc = encodeURIComponent;
 
 before(async () => {
@@ -30,6 +32,14 @@ before(async () => {
   // Job tokens and the allowlist are objects of the project too, where those routes exist.
   const has = (method: string, url: string) => server.running.app.routeList.some((r) => r.method === method && r.url === url);
   if (has('POST', '/api/v4/projects/:id/ci/job_tokens')) jobTokenId = (await post(`/api/v4/projects/${world.secret.id}/ci/job_tokens`, {})).id;
+  const P = `/api/v4/projects/${world.secret.id}`;
+  objectIds.milestone_id = (await post(`${P}/milestones`, { title: 'bola' })).id;
+  const file = await (await fetch(`${server.url}${P}/packages/generic/bola/1.0.0/f.bin?select=package_file`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: 'x' })).json();
+  objectIds.package_id = file.package_id;
+  objectIds.package_file_id = file.id;
+  const form = new FormData();
+  form.append('file', new Blob([Buffer.from('x')]), 'bola.txt');
+  objectIds.upload_id = (await (await fetch(`${server.url}${P}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN }, body: form })).json()).id;
   if (has('POST', '/api/v4/projects/:id/job_token_scope/allowlist')) {
     await post(`/api/v4/projects/${world.secret.id}/job_token_scope/allowlist`, { target_project_id: world.other.id });
   }
@@ -61,6 +71,14 @@ function valuesFor(param: string): Array<[real: string, fake: string]> {
       return [[String(world.other.id), '999999998']];
     case '*':
       return world.filepaths.map((f) => [f.slice(1), `no-such${f}`]);
+    case 'milestone_id':
+    case 'package_id':
+    case 'package_file_id':
+    case 'upload_id':
+      return [[String(objectIds[param]), String(900_000_000 + objectIds[param])]];
+    // Hooks need a receiver the SSRF guard lets through: a number of the same shape suffices here.
+    case 'hook_id':
+      return [['1', '900000001']];
     default:
       return [['x', 'x']];
   }

@@ -63,6 +63,8 @@ export function webhooks(dialect: Dialect) {
       // What the pruning of week-old rows looks up.
       await db.schema.createIndex('web_hook_deliveries_created_at').on('web_hook_deliveries').column('created_at').execute();
       await db.schema.createIndex('web_hook_events_created_at').on('web_hook_events').column('created_at').execute();
+      // A project's deletion finds its events without a scan.
+      await db.schema.createIndex('web_hook_events_project_id').on('web_hook_events').column('project_id').execute();
 
       // What GitLab's WebHookLog keeps of each attempt (and of each test call).
       await id(db.schema.createTable('web_hook_logs'))
