@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { conflict, unprocessable } from '../errors.js';
+import { badParams, conflict, unprocessable } from '../errors.js';
 import { now, violates } from '../store/errors.js';
 import { deleteExpiredKeys, findKey, insertKey } from '../store/idempotency.js';
 import type { DB } from '../store/schema.js';
@@ -39,7 +39,17 @@ function canonical(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-export const fingerprintOf = (params: unknown) => createHash('sha256').update(canonical(params)).digest('hex');
+/** Parameters nested past any real request's depth (only a hostile body) are a 400, not a stack overflow. */
+export function fingerprintOf(params: unknown): string {
+  let text: string;
+  try {
+    text = canonical(params);
+  } catch (error) {
+    if (error instanceof RangeError) throw badParams('params are nested too deeply');
+    throw error;
+  }
+  return createHash('sha256').update(text).digest('hex');
+}
 
 export const keyReused = () =>
   unprocessable('Idempotency-Key has already been used with different parameters');
