@@ -12,6 +12,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDist, freePort, root, sleep } from './lib.mjs';
+import { measureFiles, printFiles } from './bench-files.mjs';
 
 // ---------------------------------------------------------------- helpers
 

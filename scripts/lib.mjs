@@ -25,3 +25,34 @@ export function buildDist() {
   const r = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
   return r.status === 0;
 }
+
+/**
+ * A store of its own for a script's run: a fresh PostgreSQL schema (TEST_DATABASE_URL) or a SQLite
+ * file in a temporary folder. `cleanup` drops it.
+ */
+export async function scratchStore(postgres, label) {
+  const { randomBytes } = await import('node:crypto');
+  if (postgres) {
+    const { default: pg } = await import('pg');
+    const base = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+    const schema = `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
+    const run = async (sql) => {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      try {
+        await client.query(sql);
+      } finally {
+        await client.end();
+      }
+    };
+    await run(`create schema ${schema}`);
+    const url = new URL(base);
+    url.searchParams.set('schema', schema);
+    return { databaseUrl: url.toString(), cleanup: () => run(`drop schema if exists ${schema} cascade`) };
+  }
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `relinks-${label}-`));
+  return { databaseUrl: `sqlite:${path.join(dir, 'relinks.db')}`, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
+}

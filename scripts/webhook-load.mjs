@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { buildDist, freePort, root, sleep } from './lib.mjs';
+import { buildDist, freePort, root, sleep, scratchStore } from './lib.mjs';
 
 const ROOT_TOKEN = 'webhook-load-root-token-0123456789';
 /** Receivers on separate ports: a worker sends to one host and port at a time. */
@@ -328,29 +328,7 @@ async function main() {
   };
   const postgres = args.includes('--postgres');
   if (!args.includes('--no-build') && !buildDist()) process.exit(1);
-  let databaseUrl;
-  let cleanup;
-  if (postgres) {
-    const base = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-    const schema = `hookload_${process.pid}_${randomBytes(3).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    await admin.end();
-    const url = new URL(base);
-    url.searchParams.set('schema', schema);
-    databaseUrl = url.toString();
-    cleanup = async () => {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop schema if exists ${schema} cascade`);
-      await c.end();
-    };
-  } else {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'relinks-hookload-'));
-    databaseUrl = `sqlite:${path.join(dir, 'relinks.db')}`;
-    cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
-  }
+  const { databaseUrl, cleanup } = await scratchStore(postgres, 'hookload');
   try {
     const result = await webhookLoad({
       databaseUrl,
