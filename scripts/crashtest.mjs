@@ -17,42 +17,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { buildDist, freePort, root, sleep, scratchStore } from './lib.mjs';
+import { buildDist, freePort, root, sleep, scratchStore, callJson } from './lib.mjs';
 
 const ROOT_TOKEN = 'crash-test-root-token-0123456789';
 const LINK_TYPES = ['other', 'runbook', 'image', 'package'];
 
 
-/** One HTTP request; resolves { status, json } or rejects on any network failure. */
-function call(agent, port, method, urlPath, body) {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request(
-      {
-        host: '127.0.0.1', port, method, path: urlPath, agent,
-        headers: { 'private-token': ROOT_TOKEN, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) },
-      },
-      (res) => {
-        const chunks = [];
-        res.on('data', (c) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
-          let json;
-          try {
-            json = JSON.parse(text);
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode, json, text });
-        });
-      },
-    );
-    req.setTimeout(15_000, () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(data);
-  });
-}
+/** One JSON request as root; see lib.mjs callJson. */
+const call = (agent, port, method, urlPath, body) => callJson({ agent, port, token: ROOT_TOKEN, method, urlPath, body, timeoutMs: 15_000 });
 
 /** PUT of raw bytes (a generic package file); resolves { status } or rejects on any network failure. */
 function putFile(agent, port, urlPath, bytes) {

@@ -56,3 +56,32 @@ export async function scratchStore(postgres, label) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `relinks-${label}-`));
   return { databaseUrl: `sqlite:${path.join(dir, 'relinks.db')}`, cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
+
+/** One JSON request to 127.0.0.1:`port`; resolves { status, json, text } or rejects on any network failure. */
+export async function callJson({ agent, port, token, method, urlPath, body, timeoutMs }) {
+  const { default: http } = await import('node:http');
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, agent, headers: { 'private-token': token, ...(data ? { 'content-type': 'application/json', 'content-length': data.length } : {}) } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let json;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode, json, text });
+        });
+      },
+    );
+    req.setTimeout(timeoutMs, () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
