@@ -14,6 +14,21 @@ export interface GivenLink {
   link_type?: string;
 }
 
+/** Inserts links in the order given (ids rise with it: `link_order=given` reads them by id). */
+export async function insertGivenLinks(trx: Kysely<DB>, releaseId: number, links: GivenLink[], at: string): Promise<void> {
+  for (const link of links) {
+    await insertLink(trx, {
+      release_id: releaseId,
+      name: link.name,
+      url: link.url,
+      filepath: filepathOf(link) ?? null,
+      link_type: link.link_type ?? 'other',
+      created_at: at,
+      updated_at: at,
+    });
+  }
+}
+
 const sameLink = (had: ReleaseLink, given: GivenLink) =>
   had.name === given.name && had.url === given.url && had.filepath === (filepathOf(given) ?? null) && had.link_type === (given.link_type ?? 'other');
 
@@ -29,15 +44,5 @@ export async function replaceLinks(trx: Kysely<DB>, releaseId: number, given: Gi
   let kept = 0;
   while (kept < current.length && kept < given.length && sameLink(current[kept], given[kept])) kept++;
   await deleteLinks(trx, current.slice(kept).map((l) => l.id));
-  for (const link of given.slice(kept)) {
-    await insertLink(trx, {
-      release_id: releaseId,
-      name: link.name,
-      url: link.url,
-      filepath: filepathOf(link) ?? null,
-      link_type: link.link_type ?? 'other',
-      created_at: at,
-      updated_at: at,
-    });
-  }
+  await insertGivenLinks(trx, releaseId, given.slice(kept), at);
 }

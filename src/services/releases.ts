@@ -3,7 +3,6 @@ import { ApiError, conflict, forbidden, notFoundPlain, unprocessable, type Field
 import type { Page } from '../store/page.js';
 import { canCreateTag, canReadReleases, canWriteReleases, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
-import { insertLink } from '../store/links.js';
 import { listOrderedReleases, releasesByIds, releaseTags, type ReleaseOrder } from '../store/release-lists.js';
 import { semverOrder } from './semver-order.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
@@ -18,7 +17,7 @@ import { rememberResponse } from './idempotency.js';
 import { presentReleases, type PresentOptions } from './release-json.js';
 import { milestonesAsked, type MilestoneParams } from './release-milestones.js';
 import { timeParam } from './calendar.js';
-import { replaceLinks } from './link-replace.js';
+import { insertGivenLinks, replaceLinks } from './link-replace.js';
 import type { LinkOrder } from '../store/links.js';
 import { setReleaseMilestones } from '../store/milestones.js';
 import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
@@ -147,17 +146,7 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
         updated_at: at,
       });
       if (milestones.length) await setReleaseMilestones(trx, release.id, milestones.map((m) => m.id));
-      for (const link of links) {
-        await insertLink(trx, {
-          release_id: release.id,
-          name: link.name,
-          url: link.url,
-          filepath: filepathOf(link) ?? null,
-          link_type: link.link_type ?? 'other',
-          created_at: at,
-          updated_at: at,
-        });
-      }
+      await insertGivenLinks(trx, release.id, links, at);
       await auditRelease(trx, ctx, projectId, 'created', null, await releaseSnapshot(trx, release));
       await fireReleaseHooks(trx, ctx, view.project, release, 'create');
       // Built inside the transaction, so an Idempotency-Key can store this response with the release.
