@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Runs the whole suite once per store (SQLite, then PostgreSQL) and prints one closing line.
+// Runs the whole suite once per store (SQLite and PostgreSQL) and prints one closing line.
 // RELINKS_TEST_STORES=sqlite limits the stores; extra arguments pick test files.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { preflight } from './preflight.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -29,14 +30,13 @@ function findTests(dir) {
 const files = process.argv.slice(2).length ? process.argv.slice(2) : findTests('test').sort();
 const stores = (process.env.RELINKS_TEST_STORES || 'sqlite,postgres').split(',');
 
-let passed = 0;
-let failed = 0;
-let ok = true;
-for (const store of stores) {
+// The stores run side by side: much of a test's time is spent waiting (fsync, timers, child
+// servers, the browser), so two runs share the two cores well. RELINKS_TEST_SERIAL=1 runs them in turn.
+function runStore(store) {
   const tap = path.join(os.tmpdir(), `relinks-test-${process.pid}-${store}.tap`);
   const started = Date.now();
-  console.log(`\n=== ${store}: ${files.length} test files ===`);
-  const run = spawnSync(
+  console.log(`=== ${store}: ${files.length} test files ===`);
+  const child = spawn(
     process.execPath,
     [
       '--import', 'tsx',
@@ -46,16 +46,34 @@ for (const store of stores) {
       '--test-reporter=tap', `--test-reporter-destination=${tap}`,
       ...files,
     ],
-    { stdio: 'inherit', env: { ...process.env, RELINKS_TEST_STORE: store } },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RELINKS_TEST_STORE: store } },
   );
-  const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
-  fs.rmSync(tap, { force: true });
-  const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
-  passed += count('pass');
-  failed += count('fail') + count('cancelled');
-  if (run.status !== 0) ok = false;
-  console.log(`=== ${store}: ${count('pass')} passed, ${count('fail')} failed in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
+  const label = stores.length > 1 ? `[${store}] ` : '';
+  for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
+    readline.createInterface({ input: from }).on('line', (line) => to.write(`${label}${line}\n`));
+  }
+  return new Promise((resolve) => {
+    child.on('close', (status) => {
+      const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
+      fs.rmSync(tap, { force: true });
+      const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
+      const result = { store, status, passed: count('pass'), failed: count('fail') + count('cancelled') };
+      console.log(`=== ${store}: ${result.passed} passed, ${count('fail')} failed in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
+      resolve(result);
+    });
+  });
 }
-if (!ok && failed === 0) failed = 1;
-console.log(`\ntotal: ${passed} passed, ${failed} failed`);
-process.exit(ok && failed === 0 ? 0 : 1);
+
+const started = Date.now();
+const results = [];
+if (process.env.RELINKS_TEST_SERIAL) for (const store of stores) results.push(await runStore(store));
+else results.push(...(await Promise.all(stores.map(runStore))));
+let passed = 0;
+let failed = 0;
+for (const r of results) {
+  passed += r.passed;
+  failed += r.failed;
+  if (r.status !== 0 && r.failed === 0) failed += 1;
+}
+console.log(`\ntotal: ${passed} passed, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+process.exit(failed === 0 ? 0 : 1);
