@@ -617,6 +617,12 @@ function build(target: string, r: { method: string; path: string; query: string;
 const ERROR_KEYS = new Set(['message', 'error', 'error_description', 'scope']);
 
 /** Problems with one response, or [] when it is one GitLab could have sent. */
+/** API routes whose success is a stored file's bytes rather than JSON. */
+const FILE_ROUTES = new Set([
+  '/api/v4/projects/:id/packages/generic/:package_name/:package_version/*',
+  '/api/v4/projects/:id/uploads/:upload_id',
+]);
+
 export function responseProblems(request: RawRequest, res: RawResponse): string[] {
   const problems: string[] = [];
   if (!DOCUMENTED_STATUSES.has(res.status)) problems.push(`status ${res.status} is not one GitLab documents`);
@@ -646,6 +652,11 @@ export function responseProblems(request: RawRequest, res: RawResponse): string[
     if (res.status >= 400 && !/text\/html/i.test(String(request.headers?.accept ?? ''))) {
       problems.push('an HTML error to a client that did not ask for HTML');
     }
+    return problems;
+  }
+  if (res.status < 300 && FILE_ROUTES.has(request.target.replace(/^\S+ /, ''))) {
+    // A stored file's own bytes, whatever they are, always as a download.
+    if (!/^attachment\b/.test(String(res.headers['content-disposition'] ?? ''))) problems.push('a file not sent as an attachment');
     return problems;
   }
   if (!type.startsWith('application/json')) {
