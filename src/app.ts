@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyError, type FastifyInstance } from 
 import type { DestinationStream } from 'pino';
 import type { Config } from './config.js';
 import { ApiError, routeNotFound } from './errors.js';
-import type { TokenResolver } from './http/auth.js';
+import type { TokenResolver } from './http/credentials.js';
 import bodies from './http/bodies.js';
 import pipeline from './http/pipeline.js';
 import { addRelinksKeywords, schemaErrorFormatter } from './http/validation.js';

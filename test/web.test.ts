@@ -4,7 +4,9 @@ import { randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { buildApp } from '../src/app.js';
+import type { DB } from '../src/store/schema.js';
 import { ROOT_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
 import { addMember, createGroup, createProject, createRelease, createUser, enc } from './helpers/fixtures.js';
 import { repoRoot } from './helpers/ci.js';
@@ -118,6 +120,70 @@ describe('pages at GitLab\'s URLs', () => {
     assert.ok(res.text.includes(`<a href="${linux.direct_asset_url}">linux.tar.gz</a>`));
     assert.ok(res.text.includes(`readonly value="${linux.direct_asset_url}"`));
     assert.match(res.text, /<button type="button" data-copy="asset-url-\d" aria-label="Copy the URL of linux.tar.gz" hidden>Copy<\/button>/);
+  });
+
+  test("one release: each link's download count, as the download counts API gives it, read in one query whatever the number of links", async (t) => {
+    const project = await createProject(server, `counted${process.pid}`, { visibility: 'public' });
+    await createRelease(server, project.id, 'v0', [{ name: 'old', url: 'https://cdn.example.com/old', filepath: '/old' }]);
+    await createRelease(server, project.id, 'v1', [
+      { name: 'app', url: 'https://cdn.example.com/app', filepath: '/bin/app', link_type: 'package' },
+      { name: 'docs', url: 'https://cdn.example.com/docs', filepath: '/docs' },
+      { name: 'site', url: 'https://example.com/site', link_type: 'runbook' },
+    ]);
+    const base = `/${project.path_with_namespace}/-/releases`;
+    const countsOn = (text: string) =>
+      Object.fromEntries([...text.matchAll(/<li class="asset"><a href="[^"]+">([^<]+)<\/a><span class="facts"><span>(?:External|Internal)<\/span><span class="downloads"><data value="(\d+)">([\d,]+)<\/data> (downloads?)<\/span><\/span>/g)]
+        .map((m) => [m[1], `${m[2]} ${m[3]} ${m[4]}`]));
+    const apiCounts = async () => {
+      const res = await server.request('GET', `/api/v4/projects/${project.id}/releases/v1/assets/download_counts`);
+      assert.equal(res.status, 200);
+      return Object.fromEntries(res.body.map((c: { name: string; downloads: number }) => [c.name, c.downloads]));
+    };
+
+    // A second instance on the same store, whose counts stay in memory until it stops, and whose
+    // queries are recorded.
+    const sent: string[] = [];
+    const store = server.running.store;
+    const recording = new Kysely<DB>({
+      dialect: store.dialect === 'sqlite' ? new SqliteDialect({ database: store.sqlite! }) : new PostgresDialect({ pool: store.pool! }),
+      log: (event) => {
+        if (event.level === 'query') sent.push(event.query.sql);
+      },
+    });
+    const counting = await buildApp({ config: { ...server.config, downloadCountFlushMs: 3_600_000 }, store: { ...store, db: recording }, logger: false });
+    try {
+      const get = (url: string) => counting.inject({ method: 'GET', url, headers: html });
+      for (let i = 0; i < 3; i++) assert.equal((await get(`${base}/v1/downloads/bin/app`)).statusCode, 302);
+      const latest = await get(`${base}/permalink/latest/downloads/bin/app`);
+      assert.equal(latest.statusCode, 302);
+      const direct = latest.headers.location!.replace(server.config.externalUrl, '');
+      assert.equal(direct, `${base}/v1/downloads/bin/app`);
+      assert.equal((await get(direct)).headers.location, 'https://cdn.example.com/app');
+      assert.equal((await get(`${base}/v1/downloads/docs`)).statusCode, 302);
+
+      // Counted but not written yet: the page shows what the API shows, and neither has them.
+      assert.deepEqual(countsOn((await page(`${base}/v1`)).text), { app: '0 0 downloads', docs: '0 0 downloads', site: '0 0 downloads' });
+      assert.deepEqual(await apiCounts(), { app: 0, docs: 0, site: 0 });
+
+      const queriesOf = async (tag: string) => {
+        sent.length = 0;
+        assert.equal((await get(`${base}/${tag}`)).statusCode, 200);
+        return { all: sent.length, counts: sent.filter((q) => /download_counts/.test(q)).length };
+      };
+      const three = await queriesOf('v1');
+      const one = await queriesOf('v0');
+      assert.equal(three.counts, 1, 'one query reads the counts of all the links');
+      assert.equal(three.all, one.all, 'three links cost no more queries than one');
+      t.diagnostic(`release page: ${three.all} queries with 3 links, ${one.all} with 1, of which ${three.counts} reads the download counts`);
+    } finally {
+      await counting.close();
+    }
+
+    // Stopped, it has written them: the page and the API agree.
+    const shown = await page(`${base}/v1`);
+    assert.deepEqual(countsOn(shown.text), { app: '4 4 downloads', docs: '1 1 download', site: '0 0 downloads' });
+    assert.deepEqual(await apiCounts(), { app: 4, docs: 1, site: 0 });
+    assert.deepEqual(countsOn((await page(`${base}/v0`)).text), { old: '0 0 downloads' });
   });
 
   test('an upcoming release is marked as GitLab marks it, on the list and on its page', async () => {

@@ -4,16 +4,9 @@ import { forbidden, insufficientScope, unauthorized } from '../errors.js';
 import { anonymous, type Actor } from '../policy.js';
 import { actorForPersonalToken } from '../services/tokens.js';
 import type { DB } from '../store/schema.js';
+import type { Credentials, TokenResolver } from './credentials.js';
 import { factsOf } from './route-facts.js';
 import { sessionCookieOf } from './sessions.js';
-
-export interface Credentials {
-  /** `bearer`: a token of either kind, sent as `Authorization: Bearer`. `basic`: HTTP Basic's password. `session`: the browser's cookie. */
-  kind: 'personal' | 'job' | 'bearer' | 'basic' | 'session';
-  token: string;
-  /** HTTP Basic's user name. */
-  username?: string;
-}
 
 const param = (source: unknown, name: string): string | undefined => {
   if (source && typeof source === 'object') {
@@ -57,9 +50,6 @@ export function credentialsOf(request: FastifyRequest): Credentials | null {
   if (session !== undefined) return { kind: 'session', token: session };
   return null;
 }
-
-/** Extra token kinds (job tokens) plug in here without touching the hook. */
-export type TokenResolver = (db: Kysely<DB>, credentials: Credentials, request: FastifyRequest) => Promise<Actor | null>;
 
 /** Who the request acts as, by the credentials its route declares it takes (route-facts.ts). */
 export async function authenticate(db: Kysely<DB>, request: FastifyRequest, resolvers: TokenResolver[]): Promise<Actor> {

@@ -1,6 +1,6 @@
 import { forbidden, unauthorized } from '../errors.js';
 import { actorForJobToken } from '../services/job-tokens.js';
-import type { TokenResolver } from './auth.js';
+import type { TokenResolver } from './credentials.js';
 import { factsOf } from './route-facts.js';
 
 /** GitLab's user name for a job token sent as HTTP Basic (`gitlab-ci-token:$CI_JOB_TOKEN`). */

@@ -5,7 +5,7 @@ import { ApiError } from '../errors.js';
 import { anonymous } from '../policy.js';
 import { actorForSession } from '../services/sessions.js';
 import type { WebSession } from '../store/session-schema.js';
-import type { TokenResolver } from './auth.js';
+import type { TokenResolver } from './credentials.js';
 import { factsOf } from './route-facts.js';
 
 // The browser's credential: a session cookie, read only on routes that declare 'session' (so no

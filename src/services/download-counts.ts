@@ -12,13 +12,28 @@ import { readableRelease } from './release-access.js';
 // and each package file downloaded. GitLab's link and package file JSON stay as they are; the
 // counts have their own addresses. Counts reach the database in batches, about a second late.
 
-const NEVER = { downloads: 0, last_downloaded_at: null };
+export interface DownloadCount {
+  downloads: number;
+  last_downloaded_at: string | null;
+}
+
+const NEVER: DownloadCount = { downloads: 0, last_downloaded_at: null };
+
+/**
+ * The counts of links the caller has already been allowed to read (their release's policy was
+ * checked by whoever found them), in one query however many links there are. What is still in
+ * memory (services/download-counter.ts) is not in them yet: the API and the pages show the same.
+ */
+export async function countsOfLinks(ctx: Ctx, linkIds: number[]): Promise<(id: number) => DownloadCount> {
+  const counts = await downloadCounts(ctx.db, 'link', linkIds);
+  return (id) => counts.get(id) ?? NEVER;
+}
 
 export async function releaseLinkCounts(ctx: Ctx, projectRef: string, tagName: string, page: Page) {
   const { release } = await readableRelease(ctx, projectRef, tagName);
   const { rows, total } = await listLinks(ctx.db, release.id, page);
-  const counts = await downloadCounts(ctx.db, 'link', rows.map((l) => l.id));
-  return { items: rows.map((l) => ({ id: l.id, name: l.name, ...(counts.get(l.id) ?? NEVER) })), total };
+  const countOf = await countsOfLinks(ctx, rows.map((l) => l.id));
+  return { items: rows.map((l) => ({ id: l.id, name: l.name, ...countOf(l.id) })), total };
 }
 
 export async function packageFileCounts(ctx: Ctx, projectRef: string, packageId: number, page: Page) {

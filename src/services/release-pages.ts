@@ -6,6 +6,7 @@ import { linksOfReleases } from '../store/links.js';
 import { listTags } from '../store/tags.js';
 import { findRelease } from '../store/releases.js';
 import type { Ctx } from './context.js';
+import { countsOfLinks } from './download-counts.js';
 import { webNotFound } from './downloads.js';
 import { renderMarkdown } from './markdown.js';
 import { listProjects } from './project-lists.js';
@@ -85,12 +86,17 @@ export function releasesPage(ctx: Ctx, fullPath: string, page: number) {
   });
 }
 
-/** `/<full path>/-/releases/<tag>`: the release with its description rendered as the API renders it. */
+/**
+ * `/<full path>/-/releases/<tag>`: the release with its description rendered as the API renders
+ * it, and each link's download count as the download counts API gives it.
+ */
 export function releasePage(ctx: Ctx, fullPath: string, tag: string) {
   return hidden(async () => {
     const view = await visibleProject(ctx, fullPath);
     const release = await getRelease(ctx, String(view.project.id), tag, { includeHtml: true });
-    return { project: view.project, release, canEdit: await mayChange(ctx, view, tag) };
+    const countOf = await countsOfLinks(ctx, release.assets.links.map((l) => l.id));
+    const downloads = new Map(release.assets.links.map((l) => [l.id, countOf(l.id).downloads]));
+    return { project: view.project, release, downloads, canEdit: await mayChange(ctx, view, tag) };
   });
 }
 

@@ -66,6 +66,9 @@ button.link { border: 0; background: none; padding: 0; color: var(--link); text-
 .assets h3 { font-size: 1rem; }
 .assets ul { list-style: none; padding: 0; margin: 0 0 .75rem; }
 .asset { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: .25rem .75rem; align-items: center; padding: .5rem 0; border-top: 1px solid var(--line); }
+.asset .facts { display: flex; flex-wrap: wrap; gap: .25rem 1rem; color: var(--muted); font-size: .9rem; }
+.downloads { white-space: nowrap; }
+.downloads data { color: var(--fg); font-weight: 600; font-variant-numeric: tabular-nums; }
 .asset .url { grid-column: 1 / -1; display: flex; gap: .5rem; align-items: center; }
 .asset .url input { flex: 1; min-width: 0; }
 .asset-list { list-style: none; padding: 0; margin: .25rem 0 0; font-size: .95rem; }

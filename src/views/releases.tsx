@@ -93,12 +93,24 @@ export function releasesView(chrome: Chrome, data: { project: Project; canCreate
   ));
 }
 
-function Asset({ link, index }: { link: LinkJson; index: number }) {
+/** "0 downloads", "1 download", "1,234 downloads": read as it is written; `data` keeps the plain number. */
+function Downloads({ count }: { count: number }) {
+  return (
+    <span class="downloads">
+      <data value={String(count)}>{count.toLocaleString('en-US')}</data> {count === 1 ? 'download' : 'downloads'}
+    </span>
+  );
+}
+
+function Asset({ link, index, downloads }: { link: LinkJson; index: number; downloads: number }) {
   const id = `asset-url-${index}`;
   return (
     <li class="asset">
       <a href={link.direct_asset_url}>{link.name}</a>
-      <span class="muted">{link.external ? 'External' : 'Internal'}</span>
+      <span class="facts">
+        <span>{link.external ? 'External' : 'Internal'}</span>
+        <Downloads count={downloads} />
+      </span>
       <div class="url">
         <label class="sr-only" for={id}>Direct asset URL of {link.name}</label>
         <input type="text" id={id} readonly value={link.direct_asset_url} />
@@ -108,7 +120,8 @@ function Asset({ link, index }: { link: LinkJson; index: number }) {
   );
 }
 
-export function releaseView(chrome: Chrome, data: { project: Project; release: ReleaseJson; canEdit: boolean }) {
+/** `downloads`: each link's count by its id, as the download counts API gives them. */
+export function releaseView(chrome: Chrome, data: { project: Project; release: ReleaseJson; downloads: ReadonlyMap<number, number>; canEdit: boolean }) {
   const { project, release } = data;
   let index = 0;
   const sections = SECTIONS.map(([type, title]) => [title, release.assets.links.filter((l) => l.link_type === type)] as const).filter(([, links]) => links.length);
@@ -129,7 +142,7 @@ export function releaseView(chrome: Chrome, data: { project: Project; release: R
         {sections.map(([title, links]) => (
           <>
             <h3>{title}</h3>
-            <ul>{links.map((link) => <Asset link={link} index={index++} />)}</ul>
+            <ul>{links.map((link) => <Asset link={link} index={index++} downloads={data.downloads.get(link.id) ?? 0} />)}</ul>
           </>
         ))}
       </section>
