@@ -334,42 +334,51 @@ async function load({ url, connections, duration, amount, requests, headers, pid
 // ---------------------------------------------------------------- metrics overhead
 
 /**
- * GET one link against two relinks processes on the same store, one with METRICS_ENABLED=true and
- * one with false, in ABBA order per round (on, off, off, on) so that load drifting on a shared
- * machine weighs on both alike. Totals over all rounds: requests, server CPU, time.
+ * GET one link against relinks with METRICS_ENABLED=true and =false on the same store. Each round
+ * starts a fresh pair of processes (which one starts first alternates), warms both alike, then
+ * measures them in ABBA order (on, off, off, on; the next round off, on, on, off), so neither side
+ * gains from process history or from load drifting on a shared machine. Totals over all rounds,
+ * plus each round's CPU ratio to show the spread.
  */
-async function measureMetricsOverhead({ relinks, seeded, opts }) {
-  const off = await startRelinks(seeded.databaseUrl, { METRICS_ENABLED: 'false' });
-  try {
-    const headers = { 'private-token': seeded.token };
-    const requests = [{ method: 'GET', path: `/api/v4/projects/${seeded.projectId}/releases/v1.0/assets/links/${seeded.linkId}` }];
-    const run = (server, duration) => load({ pid: server.child.pid, url: server.base, connections: opts.connections, duration, headers, requests });
-    await run(off, 1); // warm-up: the metrics-on process is warm from the cases before
-    const totals = { on: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, off: { total: 0, cpuUs: 0, seconds: 0, p99: [] } };
-    for (let round = 0; round < opts.metricsRounds; round++) {
-      for (const side of ['on', 'off', 'off', 'on']) {
-        const r = await run(side === 'on' ? relinks : off, opts.duration);
+async function measureMetricsOverhead({ seeded, opts }) {
+  const headers = { 'private-token': seeded.token };
+  const requests = [{ method: 'GET', path: `/api/v4/projects/${seeded.projectId}/releases/v1.0/assets/links/${seeded.linkId}` }];
+  const run = (server, duration) => load({ pid: server.child.pid, url: server.base, connections: opts.connections, duration, headers, requests });
+  const totals = { on: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, off: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, rounds: [] };
+  for (let round = 0; round < opts.metricsRounds; round++) {
+    const order = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+    const servers = {};
+    try {
+      for (const side of order) servers[side] = await startRelinks(seeded.databaseUrl, { METRICS_ENABLED: side === 'on' ? 'true' : 'false' });
+      for (const side of order) await run(servers[side], 2); // warm-up, the same for both
+      const cpu = { on: { total: 0, us: 0 }, off: { total: 0, us: 0 } };
+      for (const side of [order[0], order[1], order[1], order[0]]) {
+        const r = await run(servers[side], opts.duration);
         const t = totals[side];
         t.total += r.total;
         t.cpuUs += r.cpuUs * r.total;
         t.seconds += opts.duration;
         t.p99.push(r.p99);
+        cpu[side].total += r.total;
+        cpu[side].us += r.cpuUs * r.total;
       }
+      totals.rounds.push(cpu.on.us / cpu.on.total / (cpu.off.us / cpu.off.total));
+    } finally {
+      for (const side of order) if (servers[side]) await stopRelinks(servers[side].child);
     }
-    return totals;
-  } finally {
-    await stopRelinks(off.child);
   }
+  return totals;
 }
 
 function printMetricsOverhead(totals) {
-  console.log('\n## metrics overhead: GET one link, METRICS_ENABLED=true vs false (same store, same run, ABBA rounds)');
+  console.log('\n## metrics overhead: GET one link, METRICS_ENABLED=true vs false (same store, a fresh pair of processes per round, ABBA)');
   const row = (name, t) => `${name.padEnd(12)} ${f0(t.total / t.seconds).padStart(8)} req/s  ${f0(t.cpuUs / t.total).padStart(5)} cpu µs/req  p99 ${t.p99.join('/')} ms`;
   console.log(row('metrics on', totals.on));
   console.log(row('metrics off', totals.off));
   const cpu = totals.on.cpuUs / totals.on.total / (totals.off.cpuUs / totals.off.total);
   const rps = totals.on.total / totals.on.seconds / (totals.off.total / totals.off.seconds);
   console.log(`overhead: cpu µs/req on/off ${f2(cpu)} (${((cpu - 1) * 100).toFixed(1)}%), req/s on/off ${f2(rps)} (${((1 - rps) * 100).toFixed(1)}% fewer)`);
+  console.log(`cpu on/off per round: ${totals.rounds.map(f2).join(' ')}`);
 }
 
 // ---------------------------------------------------------------- durable commits/s (SQLite)
@@ -634,7 +643,7 @@ async function main() {
     const small = await measureAll({ relinks, bare, floor, seeded, opts, label: `small store: 1 project, ${WRITE_RELEASES + 1} releases, 100 links on the measured release` });
     printTable(small, opts);
     if (opts.metricsRounds > 0 && (!opts.only || 'get one link'.includes(opts.only))) {
-      printMetricsOverhead(await measureMetricsOverhead({ relinks, seeded: { ...seeded, databaseUrl: store.databaseUrl }, opts }));
+      printMetricsOverhead(await measureMetricsOverhead({ seeded: { ...seeded, databaseUrl: store.databaseUrl }, opts }));
     }
     if (opts.filesMb > 0 && (!opts.only || 'files'.includes(opts.only))) {
       printFiles(await measureFiles({ base: relinks.base, pid: relinks.child.pid, token: ROOT_TOKEN, projectId: seeded.projectId, sizeMb: opts.filesMb }));

@@ -12,7 +12,6 @@ import { ApiError } from '../errors.js';
 import { s3Backend } from '../store/blobs/s3.js';
 import type { Store } from '../store/db.js';
 import type { DB } from '../store/schema.js';
-import type { Ctx } from './context.js';
 import { DownloadCounter } from './download-counter.js';
 
 // Hosted files' bytes: streamed in while hashed and counted, recorded in the same transaction as
@@ -63,19 +62,19 @@ export function openFiles(config: Config, store: Store, log: { warn(o: object, m
  * in the same unit of work as the content's own row. Nothing is recorded unless every byte arrived;
  * bytes that end up unrecorded are removed (or, after a crash, swept).
  */
-export async function storeContent<T>(ctx: Ctx, files: Files, source: AsyncIterable<Buffer>, limit: number, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
+export async function storeContent<T>(write: Store['write'], files: Files, source: AsyncIterable<Buffer>, limit: number, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
   try {
-    return await storeMeasured(ctx, files, measure(source, limit), record);
+    return await storeMeasured(write, files, measure(source, limit), record);
   } catch (error) {
     if (error instanceof TooLarge) throw new ApiError(413, { message: '413 Request Entity Too Large' });
     throw error;
   }
 }
 
-async function storeMeasured<T>(ctx: Ctx, files: Files, measured: Measured, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
+async function storeMeasured<T>(write: Store['write'], files: Files, measured: Measured, record: (trx: Kysely<DB>, content: StoredContent) => Promise<T>): Promise<T> {
   const { backend } = files;
   if (backend.transactional) {
-    const out = await ctx.write(async (trx) => {
+    const out = await write(async (trx) => {
       const location = await backend.write(measured.chunks, trx);
       const content = measured.result();
       const kept = await keepBlob(trx, content, location);
@@ -89,7 +88,7 @@ async function storeMeasured<T>(ctx: Ctx, files: Files, measured: Measured, reco
   const content = measured.result();
   let kept = location;
   try {
-    const out = await ctx.write(async (trx) => {
+    const out = await write(async (trx) => {
       kept = await keepBlob(trx, content, location);
       return record(trx, content);
     });

@@ -57,7 +57,7 @@ export async function publishableProject(ctx: Ctx, projectRef: string): Promise<
 }
 
 export async function publishGenericFile(ctx: Ctx, view: ProjectView, ref: GenericFileRef, status: 'default' | 'hidden' | undefined, body: AsyncIterable<Buffer>) {
-  const file = await storeContent(ctx, ctx.files, body, ctx.config.maxPackageFileSize, async (trx, content) => {
+  const file = await storeContent(ctx.write, ctx.files, body, ctx.config.maxPackageFileSize, async (trx, content) => {
     const pkg = await upsertPackage(trx, { project_id: view.project.id, name: ref.name, version: ref.version, package_type: 'generic', status });
     const created = await insertPackageFile(trx, { package_id: pkg.id, file_name: ref.fileName, size: content.size, file_sha256: content.sha256 });
     await record(trx, ctx, view.project.id, {

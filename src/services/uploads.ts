@@ -29,7 +29,7 @@ export async function uploadableProject(ctx: Ctx, projectRef: string): Promise<P
 }
 
 export async function uploadFile(ctx: Ctx, view: ProjectView, filename: string, body: AsyncIterable<Buffer>) {
-  const upload = await storeContent(ctx, ctx.files, body, ctx.config.maxUploadSize, async (trx, content) => {
+  const upload = await storeContent(ctx.write, ctx.files, body, ctx.config.maxUploadSize, async (trx, content) => {
     const created = await insertUpload(trx, {
       project_id: view.project.id,
       secret: randomBytes(16).toString('hex'),
