@@ -654,7 +654,7 @@ export function responseProblems(request: RawRequest, res: RawResponse): string[
     }
     return problems;
   }
-  if (res.status < 300 && FILE_ROUTES.has(request.target.replace(/^\S+ /, ''))) {
+  if (res.status < 300 && request.method === 'GET' && FILE_ROUTES.has(request.target.replace(/^\S+ /, ''))) {
     // A stored file's own bytes, whatever they are, always as a download.
     if (!/^attachment\b/.test(String(res.headers['content-disposition'] ?? ''))) problems.push('a file not sent as an attachment');
     return problems;
