@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schema.js';
 import type { Page } from './page.js';
+import { LINK_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 
 // The page carries the release's link count in every row (an uncorrelated subquery, computed
@@ -104,7 +105,7 @@ export async function findClashes(
 
 const insertLinkRow = prepared(
   (db, release_id: number, name: string, url: string, filepath: string | null, link_type: string, created_at: string, updated_at: string) =>
-    db.insertInto('release_links').values({ release_id, name, url, filepath, link_type, created_at, updated_at }).returningAll(),
+    db.insertInto('release_links').values({ release_id, name, url, filepath, link_type, created_at, updated_at }).returning(LINK_COLUMNS),
 );
 
 export async function insertLink(db: Kysely<DB>, v: NewReleaseLink): Promise<ReleaseLink> {

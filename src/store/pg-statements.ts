@@ -59,9 +59,11 @@ class NamedStatementClient implements PostgresPoolClient {
       return await this.client.query({ name, text, values });
     } catch (error) {
       // PostgreSQL refuses, for good on this connection, a named statement whose result columns
-      // changed since it was prepared: `select *` once a migration added a column, on a node still
-      // running the previous release. A new name has every connection prepare the text afresh;
-      // reconnect.ts runs the refused query once more when no transaction is at stake.
+      // changed since it was prepared. Named statements list their columns (prepared.ts refuses
+      // `*`), so a column added by a migration only has PostgreSQL plan them again; what is left
+      // is a migration that changes the type of a column one returns, on a node still running the
+      // previous release. A new name has every connection prepare the text afresh; reconnect.ts
+      // runs the refused query once more when no transaction is at stake.
       if (isStalePlan(error) && names.get(text) === name) names.set(text, newName());
       throw error;
     }

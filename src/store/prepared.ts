@@ -13,6 +13,11 @@ import type { DB } from './schema.js';
 
 const MARKER = '\u0000relinks-arg:';
 
+// `*` (Kysely's selectAll, returningAll) as a column list: PostgreSQL expands it whenever it plans
+// the statement, so a column added by a migration changes a named statement's result type, which
+// it refuses to run, even in a transaction that then cannot go on. count(*) and the like are fine.
+const STAR = /(?:\bselect|\breturning|,)\s+(?:"[^"]+"\.)?\*/i;
+
 interface Entry {
   query: CompiledQuery;
   /** For each SQL parameter, the argument it takes, or -1 for a constant compiled into the query. */
@@ -42,7 +47,10 @@ export function prepared<A extends unknown[], R>(build: (db: Kysely<DB>, ...args
       const query = build(db, ...markers).compile();
       const slots = query.parameters.map((p) => (typeof p === 'string' && p.startsWith(MARKER) ? Number(p.slice(MARKER.length)) : -1));
       entry = { query, slots };
-      if (options.namedOnPostgres !== false) nameStatement(query.sql);
+      if (options.namedOnPostgres !== false) {
+        if (STAR.test(query.sql)) throw new Error(`A named statement must name its columns (columns.ts), not select or return *: ${query.sql}`);
+        nameStatement(query.sql);
+      }
       byDialect.set(dialect, entry);
     }
     return entry;

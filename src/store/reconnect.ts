@@ -16,8 +16,9 @@ import { isConnectionLoss, isStalePlan } from './errors.js';
 // - acquiring a connection that fails to connect is tried once more (nothing was sent yet);
 // - a read outside a transaction is run once more on a fresh connection;
 // - a transaction whose BEGIN fails is started once more on a fresh connection;
-// - a named statement PostgreSQL refused as stale (pg-statements.ts) is run once more, outside a
-//   transaction, read or write: the refusal comes before it runs, and the retry prepares it anew.
+// - a named statement PostgreSQL refused as stale (pg-statements.ts: a migration changed the type
+//   of a column it returns) is run once more, outside a transaction, read or write: the refusal
+//   comes before it runs, and the retry prepares it anew.
 // Anything else (a write, or any statement inside a transaction that already began) fails as is:
 // its outcome is unknown, and repeating it blindly could apply it twice.
 
