@@ -7,6 +7,7 @@ import * as links from '../src/store/links.js';
 import { findEffectiveMember } from '../src/store/members.js';
 import { findNamespace, namespaceAccess } from '../src/store/namespaces.js';
 import { findProjectWithAccess } from '../src/store/projects.js';
+import { statementName } from '../src/store/pg-statements.js';
 import { findProjectRelease } from '../src/store/release-access.js';
 import { listAllProtectedTags } from '../src/store/protected-tags.js';
 import { listOrderedReleases } from '../src/store/release-lists.js';
@@ -133,13 +134,43 @@ interface PgNode {
   Plans?: PgNode[];
 }
 
-async function postgresPlan(query: CompiledQuery, { ordered = false, probes }: PlanOptions): Promise<Verdict> {
+type PgClient = Awaited<ReturnType<NonNullable<Store['pool']>['connect']>>;
+
+async function postgresPlan(query: CompiledQuery, options: PlanOptions): Promise<Verdict> {
+  const custom = await postgresPlanOf(options, (client) => client.query(`explain (format json) ${query.sql}`, query.parameters as unknown[]));
+  if (statementName(query.sql) === undefined) return custom;
+  // A named statement (src/store/pg-statements.ts) may run on PostgreSQL's generic plan, made once
+  // without the values, instead of a plan for each run's values: that plan must be indexed too.
+  // (PostgreSQL 15 has no EXPLAIN (GENERIC_PLAN); a generic plan does not depend on the values,
+  // so NULLs stand for them.)
+  const values = query.parameters.length ? `(${query.parameters.map(() => 'null').join(', ')})` : '';
+  const generic = await postgresPlanOf(
+    options,
+    async (client) => {
+      await client.query('set local plan_cache_mode = force_generic_plan');
+      await client.query(`prepare plan_probe as ${query.sql}`);
+      return client.query(`explain (format json) execute plan_probe${values}`);
+    },
+    // A prepared statement outlives the transaction, and this connection goes back to the server's pool.
+    (client) => client.query('deallocate plan_probe').catch(() => {}),
+  );
+  return {
+    plan: `custom plan:\n${custom.plan}\ngeneric plan:\n${generic.plan}`,
+    problems: [...custom.problems, ...generic.problems.map((p) => `generic plan: ${p}`)],
+  };
+}
+
+async function postgresPlanOf(
+  { ordered = false, probes }: PlanOptions,
+  explain: (client: PgClient) => Promise<{ rows: Record<string, unknown>[] }>,
+  cleanUp?: (client: PgClient) => Promise<unknown>,
+): Promise<Verdict> {
   const client = await server.running.store.pool!.connect();
   try {
     await client.query('begin');
     await client.query('set local enable_seqscan = off');
     if (ordered) await client.query('set local enable_sort = off');
-    const { rows } = await client.query(`explain (format json) ${query.sql}`, query.parameters as unknown[]);
+    const { rows } = await explain(client);
     await client.query('rollback');
     const root = (rows[0]['QUERY PLAN'] as { Plan: PgNode }[])[0].Plan;
     const problems: string[] = [];
@@ -160,6 +191,7 @@ async function postgresPlan(query: CompiledQuery, { ordered = false, probes }: P
     await client.query('rollback').catch(() => {});
     throw error;
   } finally {
+    await cleanUp?.(client);
     client.release();
   }
 }

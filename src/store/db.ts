@@ -12,6 +12,7 @@ import { authChangesPlugin, noteCommit } from './auth-changes.js';
 import { groupCommit } from './group-commit.js';
 import { withAfterCommit } from './after-commit.js';
 import { withStatementCache } from './sqlite-statements.js';
+import { namedStatements } from './pg-statements.js';
 import { logQuery, timingConnections } from './measured.js';
 import { groupCommitBatchSize, watchPool } from '../metrics.js';
 
@@ -147,7 +148,7 @@ function openPostgres(url: string, max: number, stallTimeoutMs: number, metrics:
       socket.destroy(new Error(`Connection terminated: no answer from PostgreSQL for ${stallTimeoutMs} ms`));
     });
   });
-  const dialect = currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool })));
+  const dialect = currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool: namedStatements(pool) })));
   const db = new Kysely<DB>({
     dialect: metrics ? timingConnections(dialect) : dialect,
     plugins: [authChangesPlugin],

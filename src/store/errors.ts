@@ -40,4 +40,14 @@ export function isConnectionLoss(error: unknown): boolean {
   return Array.isArray(e.errors) && e.errors.length > 0 && e.errors.every(isConnectionLoss);
 }
 
+/**
+ * True when PostgreSQL refused to run a named statement because its result columns changed since
+ * it was prepared. It refuses before running anything, so the statement had no effect.
+ */
+export function isStalePlan(error: unknown): boolean {
+  const e = error as (DriverError & { routine?: string }) | undefined;
+  // The routine is not translated (lc_messages), the message is; 0A000 alone covers much else.
+  return e?.code === '0A000' && (e.routine === 'RevalidateCachedQuery' || e.message === 'cached plan must not change result type');
+}
+
 export const now = (): string => new Date().toISOString();

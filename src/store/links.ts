@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, NewReleaseLink, ReleaseLink, ReleaseLinkUpdate } from './schema.js';
 import type { Page } from './page.js';
+import { LINK_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 
 // The page carries the release's link count in every row (an uncorrelated subquery, computed
@@ -27,15 +28,20 @@ const linkPage = prepared((db, releaseId: number, limit: number, offset: number)
     .offset(offset),
 );
 
-const linkPageGiven = prepared((db, releaseId: number, limit: number, offset: number) =>
-  db
-    .selectFrom('release_links')
-    .select(['id', 'name', 'url', 'filepath', 'link_type'])
-    .select((eb) => eb.selectFrom('release_links as c').select(sql<string>`count(*)`.as('n')).where('c.release_id', '=', releaseId).as('__total'))
-    .where('release_id', '=', releaseId)
-    .orderBy('id', 'asc')
-    .limit(limit)
-    .offset(offset),
+// Unnamed on PostgreSQL: the primary key also gives the order by id, and a generic plan, which
+// knows only a release's average share of the table, may walk it end to end filtering by release
+// (a small release's links at the end of a large table) instead of probing (release_id, id).
+const linkPageGiven = prepared(
+  (db, releaseId: number, limit: number, offset: number) =>
+    db
+      .selectFrom('release_links')
+      .select(['id', 'name', 'url', 'filepath', 'link_type'])
+      .select((eb) => eb.selectFrom('release_links as c').select(sql<string>`count(*)`.as('n')).where('c.release_id', '=', releaseId).as('__total'))
+      .where('release_id', '=', releaseId)
+      .orderBy('id', 'asc')
+      .limit(limit)
+      .offset(offset),
+  { namedOnPostgres: false },
 );
 
 const linkCount = prepared((db, releaseId: number) =>
@@ -99,7 +105,7 @@ export async function findClashes(
 
 const insertLinkRow = prepared(
   (db, release_id: number, name: string, url: string, filepath: string | null, link_type: string, created_at: string, updated_at: string) =>
-    db.insertInto('release_links').values({ release_id, name, url, filepath, link_type, created_at, updated_at }).returningAll(),
+    db.insertInto('release_links').values({ release_id, name, url, filepath, link_type, created_at, updated_at }).returning(LINK_COLUMNS),
 );
 
 export async function insertLink(db: Kysely<DB>, v: NewReleaseLink): Promise<ReleaseLink> {

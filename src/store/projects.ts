@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { PROJECT_COLUMNS, qualified } from './columns.js';
 import { prepared } from './prepared.js';
 import type { DB, Project } from './schema.js';
 
@@ -23,7 +24,7 @@ const projectQuery = (key: ProjectKey, withUser: boolean) =>
     db
       .selectFrom('projects as p')
       .innerJoin('namespaces as n', 'n.id', 'p.namespace_id')
-      .selectAll('p')
+      .select(qualified('p', PROJECT_COLUMNS))
       .select(accessLevelOf(withUser ? userId : null).as('access_level'))
       .where(key, '=', ref as never),
   );

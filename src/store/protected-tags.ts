@@ -1,9 +1,10 @@
 import { sql, type Kysely } from 'kysely';
+import { PROTECTED_TAG_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 import type { DB, ProtectedTag } from './schema.js';
 import { rowsAndTotal, type Page } from './page.js';
 
-const protectedTagsOf = prepared((db, projectId: number) => db.selectFrom('protected_tags').selectAll().where('project_id', '=', projectId));
+const protectedTagsOf = prepared((db, projectId: number) => db.selectFrom('protected_tags').select(PROTECTED_TAG_COLUMNS).where('project_id', '=', projectId));
 
 export async function listAllProtectedTags(db: Kysely<DB>, projectId: number): Promise<ProtectedTag[]> {
   return protectedTagsOf(db, projectId);

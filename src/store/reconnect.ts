@@ -9,13 +9,16 @@ import type {
   QueryResult,
   TransactionSettings,
 } from 'kysely';
-import { isConnectionLoss } from './errors.js';
+import { isConnectionLoss, isStalePlan } from './errors.js';
 
 // Wraps a PostgreSQL dialect so that a connection lost under us (database restarted, proxy or
 // network reset) costs a request nothing when repeating the work is harmless:
 // - acquiring a connection that fails to connect is tried once more (nothing was sent yet);
 // - a read outside a transaction is run once more on a fresh connection;
-// - a transaction whose BEGIN fails is started once more on a fresh connection.
+// - a transaction whose BEGIN fails is started once more on a fresh connection;
+// - a named statement PostgreSQL refused as stale (pg-statements.ts: a migration changed the type
+//   of a column it returns) is run once more, outside a transaction, read or write: the refusal
+//   comes before it runs, and the retry prepares it anew.
 // Anything else (a write, or any statement inside a transaction that already began) fails as is:
 // its outcome is unknown, and repeating it blindly could apply it twice.
 
@@ -41,6 +44,7 @@ class ReconnectingConnection implements DatabaseConnection {
     try {
       return await this.inner.executeQuery<R>(query);
     } catch (error) {
+      if (!this.inTransaction && isStalePlan(error)) return this.inner.executeQuery<R>(query);
       if (this.inTransaction || !isRead(query) || !isConnectionLoss(error)) throw error;
       await this.reconnect();
       return this.inner.executeQuery<R>(query);

@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { LINK_COLUMNS, PROJECT_COLUMNS, qualified, RELEASE_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 import { accessLevelOf, type ProjectKey, type ProjectRow } from './projects.js';
 import type { DB, Release, ReleaseLink } from './schema.js';
@@ -8,16 +9,6 @@ import type { DB, Release, ReleaseLink } from './schema.js';
 // trip each (three on PostgreSQL, three statements on SQLite); this asks them in one query, left
 // joins leaving release or link empty when they do not exist. The checks that decide between
 // 404 Project, 403 and 404 stay in the services, in GitLab's order.
-
-const RELEASE_COLUMNS = ['id', 'project_id', 'tag_name', 'name', 'description', 'author_id', 'released_at', 'created_at', 'updated_at'] as const;
-const LINK_COLUMNS = ['id', 'release_id', 'name', 'url', 'filepath', 'link_type', 'created_at', 'updated_at'] as const;
-
-// A column added to releases or release_links must be added above too: this fails to compile until it is.
-type Exhaustive<Row, Listed> = Exclude<keyof Row, Listed> extends never ? true : false;
-const releaseColumnsComplete: Exhaustive<Release, (typeof RELEASE_COLUMNS)[number]> = true;
-const linkColumnsComplete: Exhaustive<ReleaseLink, (typeof LINK_COLUMNS)[number]> = true;
-void releaseColumnsComplete;
-void linkColumnsComplete;
 
 // Joined columns come back as __r_<column> and __l_<column>, apart from the project's own.
 const aliased = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => sql.ref(`${table}.${c}`).as(`__${table}_${c}`));
@@ -32,7 +23,7 @@ const query = (key: ProjectKey, withUser: boolean, withLink: boolean) =>
       ? base.leftJoin('release_links as l', (join) => join.onRef('l.release_id', '=', 'r.id').on('l.id', '=', linkId))
       : base;
     return withLinkJoin
-      .selectAll('p')
+      .select(qualified('p', PROJECT_COLUMNS))
       .select(accessLevelOf(withUser ? userId : null).as('access_level'))
       // Most projects protect no tag: a write can then skip reading the rules.
       .select(sql<number | string>`(select count(*) from protected_tags pt where pt.project_id = p.id)`.as('__protected_tags'))

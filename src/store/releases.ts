@@ -1,10 +1,11 @@
 import { sql, type Kysely } from 'kysely';
+import { RELEASE_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
 
 const releaseByTag = prepared((db, projectId: number, tagName: string) =>
-  db.selectFrom('releases').selectAll().where('project_id', '=', projectId).where('tag_name', '=', tagName),
+  db.selectFrom('releases').select(RELEASE_COLUMNS).where('project_id', '=', projectId).where('tag_name', '=', tagName),
 );
 
 export async function findRelease(db: Kysely<DB>, projectId: number, tagName: string): Promise<Release | undefined> {

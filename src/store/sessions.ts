@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { qualified, USER_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 import type { DB, PersonalAccessToken, User } from './schema.js';
 import type { WebSession } from './session-schema.js';
@@ -15,7 +16,7 @@ const sessionByDigest = prepared((db, digest: string) =>
     .selectFrom('web_sessions as s')
     .innerJoin('users as u', 'u.id', 's.user_id')
     .leftJoin('personal_access_tokens as t', 't.id', 's.token_id')
-    .selectAll('u')
+    .select(qualified('u', USER_COLUMNS))
     .select([
       's.id as s_id',
       's.session_digest as s_session_digest',

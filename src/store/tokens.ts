@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { qualified, USER_COLUMNS } from './columns.js';
 import { prepared } from './prepared.js';
 import type { DB, PersonalAccessToken, User } from './schema.js';
 
@@ -11,7 +12,7 @@ const tokenByDigest = prepared((db, digest: string) =>
   db
     .selectFrom('personal_access_tokens as t')
     .innerJoin('users as u', 'u.id', 't.user_id')
-    .selectAll('u')
+    .select(qualified('u', USER_COLUMNS))
     .select([
       't.id as t_id',
       't.name as t_name',
