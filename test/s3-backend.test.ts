@@ -5,7 +5,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, test } from 'node:test';
 import { CreateMultipartUploadCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { ConfigError } from '../src/config.js';
-import { anonymous } from '../src/policy.js';
 import { backendFor, openContent, openFiles, storeContent } from '../src/services/files.js';
 import type { ByteRange } from '../src/store/blobs/backend.js';
 import { PART_SIZE, S3StorageError, s3Backend, s3Settings } from '../src/store/blobs/s3.js';
@@ -425,10 +424,9 @@ test('relinks starts with STORAGE_URL pointing at the S3 server, picks the S3 ba
     // The service path: bytes stream to S3, then the row naming them is committed; a second
     // copy of the same bytes is recorded against the first and its own object removed.
     const store = server.running.store;
-    const ctx = { db: store.db, actor: anonymous, config: server.config, write: store.write };
     const size = 6 * MiB + 3;
-    const first = await storeContent(ctx, files, content(size, 10), Number.MAX_SAFE_INTEGER, async (_trx, c) => c);
-    const again = await storeContent(ctx, files, content(size, 10), Number.MAX_SAFE_INTEGER, async (_trx, c) => c);
+    const first = await storeContent(store.write, files, content(size, 10), Number.MAX_SAFE_INTEGER, async (_trx, c) => c);
+    const again = await storeContent(store.write, files, content(size, 10), Number.MAX_SAFE_INTEGER, async (_trx, c) => c);
     assert.deepEqual(again, first);
     assert.deepEqual(first, await sha256Of(content(size, 10)));
     assert.equal((await target.s3.keys('relinks')).length, 1);
