@@ -33,7 +33,10 @@ export interface StoredContent {
 
 export function backendFor(config: Config, store: Store): BlobBackend {
   const url = config.storageUrl;
-  if (url === 'database') return databaseBackend(store.db);
+  if (url === 'database') {
+    if (!store.pool) throw new Error('STORAGE_URL=database needs PostgreSQL');
+    return databaseBackend(store.db, store.pool);
+  }
   if (url.startsWith('s3://')) return s3Backend(url, process.env);
   return diskBackend(path.resolve(url.slice('file:'.length)));
 }
@@ -110,7 +113,7 @@ export interface OpenedContent extends BlobRow {
 export async function openContent(db: Kysely<DB>, files: Files, sha256: string): Promise<OpenedContent | undefined> {
   const blob = await findBlob(db, sha256);
   if (!blob) return undefined;
-  return { ...blob, open: (range) => files.backend.read(blob.location, range, db) };
+  return { ...blob, open: (range) => files.backend.read(blob.location, range) };
 }
 
 async function sweepBlobs(store: Store, backend: BlobBackend, graceMs: number): Promise<number> {
