@@ -1,6 +1,7 @@
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
+import { noteStreamed } from '../gc-pacing.js';
 import { recordUpload, setStoredBytesProbe } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { BlobBackend, ByteRange } from '../store/blobs/backend.js';
@@ -113,7 +114,19 @@ export interface OpenedContent extends BlobRow {
 export async function openContent(db: Kysely<DB>, files: Files, sha256: string): Promise<OpenedContent | undefined> {
   const blob = await findBlob(db, sha256);
   if (!blob) return undefined;
-  return { ...blob, open: (range) => files.backend.read(blob.location, range) };
+  return { ...blob, open: (range) => paced(files.backend.read(blob.location, range)) };
+}
+
+/** The stream unchanged, its bytes counted for gc-pacing.ts (uploads are counted by measure()). */
+function paced(source: Readable): Readable {
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      noteStreamed(chunk.length);
+      done(null, chunk);
+    },
+  });
+  // Either side ending early (the client gone, the backend failing) ends the other.
+  return pipeline(source, counted, () => {});
 }
 
 async function sweepBlobs(store: Store, backend: BlobBackend, graceMs: number): Promise<number> {
