@@ -231,7 +231,7 @@ async function startRelinks(databaseUrl, env = {}) {
   const port = await freePort();
   // BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server during the run.
   // Node flags as bin/relinks.js and `npm start` pass them, then BENCH_NODE_ARGS.
-  const nodeArgs = ['--max-semi-space-size=8', ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
+  const nodeArgs = ['--max-semi-space-size=8', '--expose-gc', ...(process.env.BENCH_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
   const child = spawn(process.execPath, [...nodeArgs, path.join(root, 'bin/relinks.js'), 'serve'], {
     cwd: root,
     env: {

@@ -1,6 +1,7 @@
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { Transform, pipeline, type Readable } from 'node:stream';
 import { sql, type Kysely } from 'kysely';
+import { noteStreamed } from '../gc-pacing.js';
 import { recordUpload, setStoredBytesProbe } from '../metrics.js';
 import type { Config } from '../config.js';
 import type { BlobBackend, ByteRange } from '../store/blobs/backend.js';
@@ -32,7 +33,10 @@ export interface StoredContent {
 
 export function backendFor(config: Config, store: Store): BlobBackend {
   const url = config.storageUrl;
-  if (url === 'database') return databaseBackend(store.db);
+  if (url === 'database') {
+    if (!store.pool) throw new Error('STORAGE_URL=database needs PostgreSQL');
+    return databaseBackend(store.db, store.pool);
+  }
   if (url.startsWith('s3://')) return s3Backend(url, process.env);
   return diskBackend(path.resolve(url.slice('file:'.length)));
 }
@@ -109,7 +113,19 @@ export interface OpenedContent extends BlobRow {
 export async function openContent(db: Kysely<DB>, files: Files, sha256: string): Promise<OpenedContent | undefined> {
   const blob = await findBlob(db, sha256);
   if (!blob) return undefined;
-  return { ...blob, open: (range) => files.backend.read(blob.location, range, db) };
+  return { ...blob, open: (range) => paced(files.backend.read(blob.location, range)) };
+}
+
+/** The stream unchanged, its bytes counted for gc-pacing.ts (uploads are counted by measure()). */
+function paced(source: Readable): Readable {
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      noteStreamed(chunk.length);
+      done(null, chunk);
+    },
+  });
+  // Either side ending early (the client gone, the backend failing) ends the other.
+  return pipeline(source, counted, () => {});
 }
 
 async function sweepBlobs(store: Store, backend: BlobBackend, graceMs: number): Promise<number> {

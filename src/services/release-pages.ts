@@ -1,4 +1,3 @@
-import sanitizeHtml from 'sanitize-html';
 import { ApiError, forbidden, notFoundPlain } from '../errors.js';
 import { canWriteReleases, type ProjectView } from '../policy.js';
 import type { Page } from '../store/page.js';
@@ -8,7 +7,7 @@ import { findRelease } from '../store/releases.js';
 import type { Ctx } from './context.js';
 import { countsOfLinks } from './download-counts.js';
 import { webNotFound } from './downloads.js';
-import { renderMarkdown } from './markdown.js';
+import { htmlText, renderMarkdown } from './markdown.js';
 import { listProjects } from './project-lists.js';
 import { visibleProject } from './projects.js';
 import { assertCanChangeRelease, writableRelease } from './release-access.js';
@@ -50,7 +49,7 @@ export async function homePage(ctx: Ctx, query: { search?: string; mine?: boolea
 
 /** The Markdown rendered as the API's description_html is, reduced to its text and cut short. */
 export function excerptOf(markdown: string): string {
-  const text = sanitizeHtml(renderMarkdown(markdown), { allowedTags: [], allowedAttributes: {} })
+  const text = htmlText(renderMarkdown(markdown))
     .replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'")
     .replace(/\s+/g, ' ')
     .trim();

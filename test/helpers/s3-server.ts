@@ -12,8 +12,8 @@ import { rememberSecret } from './secrets.js';
 import { verifySigV4 } from './s3-sigv4.js';
 
 // A small S3-protocol server for the S3 backend's tests: path-style requests, SigV4-checked, the
-// operations the backend (and lib-storage's Upload) call and no others (501 NotImplemented), with
-// S3's XML answers and error codes. Bodies stream to files in a temporary folder.
+// operations the backend calls and no others (501 NotImplemented), with S3's XML answers and
+// error codes. Bodies stream to files in a temporary folder.
 //
 // Every part but the last must be at least 5 MiB, as on S3. A multipart object's LastModified is
 // when its upload was initiated, as a store may date it: the worst case for the sweeper.

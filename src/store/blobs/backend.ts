@@ -22,7 +22,7 @@ export interface BlobBackend {
   /** Streams `source` to a new location and resolves once it is durable; leaves nothing on failure. */
   write(source: AsyncIterable<Buffer>, trx?: Kysely<DB>): Promise<string>;
   /** The bytes at `location`, or the range of them. */
-  read(location: string, range?: ByteRange, db?: Kysely<DB>): Readable;
+  read(location: string, range?: ByteRange): Readable;
   remove(location: string, trx?: Kysely<DB>): Promise<void>;
   /** Locations written before `before` (ms since epoch); the sweeper removes those no blob row names. */
   list?(before: number): AsyncIterable<string>;

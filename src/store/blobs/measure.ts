@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { noteStreamed } from '../../gc-pacing.js';
 
 /** Thrown while streaming when a body grows past its limit; the route answers 413. */
 export class TooLarge extends Error {
@@ -25,6 +26,7 @@ export function measure(source: AsyncIterable<Buffer | string>, limit: number): 
       size += buffer.length;
       if (size > limit) throw new TooLarge(limit);
       hash.update(buffer);
+      noteStreamed(buffer.length);
       yield buffer;
     }
     done = true;
