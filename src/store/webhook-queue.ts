@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './db.js';
 import type { DB } from './schema.js';
-import { PERMANENTLY_DISABLED_FAILURE_THRESHOLD, TEMPORARILY_DISABLED_FAILURE_THRESHOLD, type NewWebHookLog } from './webhook-schema.js';
+import { PERMANENTLY_DISABLED_FAILURE_THRESHOLD, TEMPORARILY_DISABLED_FAILURE_THRESHOLD, type NewWebHookLog, type WebHookEventsTable } from './webhook-schema.js';
 
 // The webhook outbox: events written with the change that caused them, one delivery per hook, and
 // the claims that let exactly one worker of any instance send a delivery at a time.
@@ -19,14 +19,8 @@ export async function releaseHookIds(trx: Kysely<DB>, projectId: number): Promis
   return rows.map((r) => r.id);
 }
 
-export interface NewEvent {
-  project_id: number;
-  trigger: string;
-  uuid: string;
-  payload: string;
-  request_id: string | null;
-  created_at: string;
-}
+/** An event row as written: every column of the table but its generated id. */
+export type NewEvent = Omit<WebHookEventsTable, 'id'>;
 
 /** Writes the event and its deliveries (inside the change's transaction). */
 export async function enqueueEvent(trx: Kysely<DB>, event: NewEvent, deliveries: Array<{ hookId: number; idempotencyKey: string }>): Promise<number> {
