@@ -94,8 +94,7 @@ export function releasePage(ctx: Ctx, fullPath: string, tag: string) {
     const view = await visibleProject(ctx, fullPath);
     const release = await getRelease(ctx, String(view.project.id), tag, { includeHtml: true });
     const countOf = await countsOfLinks(ctx, release.assets.links.map((l) => l.id));
-    const downloads = new Map(release.assets.links.map((l) => [l.id, countOf(l.id).downloads]));
-    return { project: view.project, release, downloads, canEdit: await mayChange(ctx, view, tag) };
+    return { project: view.project, release, downloadsOf: (id: number) => countOf(id).downloads, canEdit: await mayChange(ctx, view, tag) };
   });
 }
 

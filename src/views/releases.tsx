@@ -120,8 +120,8 @@ function Asset({ link, index, downloads }: { link: LinkJson; index: number; down
   );
 }
 
-/** `downloads`: each link's count by its id, as the download counts API gives them. */
-export function releaseView(chrome: Chrome, data: { project: Project; release: ReleaseJson; downloads: ReadonlyMap<number, number>; canEdit: boolean }) {
+/** `downloadsOf`: a link's count by its id, as the download counts API gives it. */
+export function releaseView(chrome: Chrome, data: { project: Project; release: ReleaseJson; downloadsOf(id: number): number; canEdit: boolean }) {
   const { project, release } = data;
   let index = 0;
   const sections = SECTIONS.map(([type, title]) => [title, release.assets.links.filter((l) => l.link_type === type)] as const).filter(([, links]) => links.length);
@@ -142,7 +142,7 @@ export function releaseView(chrome: Chrome, data: { project: Project; release: R
         {sections.map(([title, links]) => (
           <>
             <h3>{title}</h3>
-            <ul>{links.map((link) => <Asset link={link} index={index++} downloads={data.downloads.get(link.id) ?? 0} />)}</ul>
+            <ul>{links.map((link) => <Asset link={link} index={index++} downloads={data.downloadsOf(link.id)} />)}</ul>
           </>
         ))}
       </section>
