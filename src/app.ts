@@ -5,7 +5,7 @@ import { ApiError, routeNotFound } from './errors.js';
 import type { TokenResolver } from './http/credentials.js';
 import bodies from './http/bodies.js';
 import pipeline from './http/pipeline.js';
-import { addRelinksKeywords, schemaErrorFormatter } from './http/validation.js';
+import { addRelinksKeywords, schemaErrorFormatter, sharedValidators } from './http/validation.js';
 import { loggerOptions, requestIdOf } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors } from './http/security.js';
 import { registerMetrics } from './http/metrics.js';
@@ -60,6 +60,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
       plugins: [addRelinksKeywords],
     },
     schemaErrorFormatter,
+    schemaController: { compilersFactory: { buildValidator: sharedValidators } },
   });
   app.setSerializerCompiler(declaredOrderSerializer);
 
