@@ -216,8 +216,10 @@ export async function crashTest({ databaseUrl, rounds = 20, concurrency = 16, mi
       const workers = [...Array.from({ length: concurrency }, (_, w) => worker(w)), fileWorker(0), fileWorker(1)];
       // Kill at a random moment once writes flow, so the kill lands mid-transaction, mid-fsync or mid-response.
       const ackedThisRound = () => [...attempts.values()].filter((a) => a.tag.startsWith(`r${round}w`) && a.acked).length;
+      // A file upload too: on a busy machine 30 links can be acknowledged before any file is.
+      const filesThisRound = () => [...files].filter(([p, f]) => p.includes(`/generic/crash/${round}.`) && f.acked).length;
       const flowing = Date.now() + 20_000;
-      while (ackedThisRound() < minAcked && Date.now() < flowing) await sleep(10);
+      while ((ackedThisRound() < minAcked || filesThisRound() === 0) && Date.now() < flowing) await sleep(10);
       await sleep(Math.floor(Math.random() * 400));
       killed = true;
       await server.kill();
