@@ -239,3 +239,18 @@ describe('what is measured', () => {
     }
   });
 });
+
+test('a statement is labelled by its first word, never by its text', async () => {
+  const { operationOf } = await import('../src/store/measured.js');
+  assert.equal(operationOf('select "id" from "links" where "id" = ?'), 'select');
+  assert.equal(operationOf('  with recent as (select 1) select * from recent'), 'select');
+  assert.equal(operationOf('INSERT into "links" ("name") values ($1)'), 'insert');
+  assert.equal(operationOf('update "releases" set "name" = ?'), 'update');
+  assert.equal(operationOf('delete from "links" where "id" = ?'), 'delete');
+  assert.equal(operationOf('begin'), 'begin');
+  assert.equal(operationOf('commit'), 'commit');
+  assert.equal(operationOf('rollback'), 'rollback');
+  assert.equal(operationOf('savepoint "unit"'), 'other');
+  assert.equal(operationOf('(select 1)'), 'other');
+  assert.equal(operationOf(''), 'other');
+});

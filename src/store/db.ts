@@ -13,7 +13,7 @@ import { groupCommit } from './group-commit.js';
 import { withAfterCommit } from './after-commit.js';
 import { withStatementCache } from './sqlite-statements.js';
 import { namedStatements } from './pg-statements.js';
-import { logQuery, timingConnections } from './measured.js';
+import { timingConnections } from './measured.js';
 import { groupCommitBatchSize, watchPool } from '../metrics.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -75,11 +75,10 @@ function openSqlite(file: string, metrics: boolean): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   dropStat4Samples(database);
-  const dialect = new SqliteDialect({ database: withStatementCache(database) });
+  const dialect = new SqliteDialect({ database: withStatementCache(database, { timed: metrics }) });
   const db = new Kysely<DB>({
     dialect: metrics ? timingConnections(dialect) : dialect,
     plugins: [authChangesPlugin],
-    log: metrics ? logQuery : undefined,
   });
   // Writes of one event-loop turn share a transaction and its fsync: see group-commit.ts.
   const statement = (text: string) => database.prepare(text);
@@ -148,12 +147,8 @@ function openPostgres(url: string, max: number, stallTimeoutMs: number, metrics:
       socket.destroy(new Error(`Connection terminated: no answer from PostgreSQL for ${stallTimeoutMs} ms`));
     });
   });
-  const dialect = currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool: namedStatements(pool) })));
-  const db = new Kysely<DB>({
-    dialect: metrics ? timingConnections(dialect) : dialect,
-    plugins: [authChangesPlugin],
-    log: metrics ? logQuery : undefined,
-  });
+  const dialect = currentSchemaIntrospection(reconnecting(new PostgresDialect({ pool: namedStatements(pool, { timed: metrics }) })));
+  const db = new Kysely<DB>({ dialect, plugins: [authChangesPlugin] });
   const unwatch = metrics ? watchPool(pool) : () => {};
   return {
     db,

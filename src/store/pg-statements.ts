@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { PostgresCursor, PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 import { isStalePlan } from './errors.js';
+import { connectionWaited, timeQuery } from './measured.js';
 
 // Kysely's PostgreSQL driver sends every query as an unnamed statement, which the server parses,
 // analyses and plans afresh on each run. The hot queries (prepared.ts) go out as named statements
@@ -27,14 +28,16 @@ export function nameStatement(text: string): void {
 export const statementName = (text: string): string | undefined => names.get(text);
 
 /** The pool as Kysely's driver sees it: its connections run the named texts as named statements. */
-export function namedStatements(pool: pg.Pool): PostgresPool {
+export function namedStatements(pool: pg.Pool, { timed = false } = {}): PostgresPool {
   // One wrapper per pg client, so that Kysely (which keys its connection objects by client) reuses them.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
   return {
     async connect() {
+      const started = timed ? performance.now() : 0;
       const client = await pool.connect();
+      if (timed) connectionWaited(started);
       let wrapper = wrappers.get(client);
-      if (!wrapper) wrappers.set(client, (wrapper = new NamedStatementClient(client)));
+      if (!wrapper) wrappers.set(client, (wrapper = new NamedStatementClient(client, timed)));
       return wrapper;
     },
     end: () => pool.end(),
@@ -42,7 +45,11 @@ export function namedStatements(pool: pg.Pool): PostgresPool {
 }
 
 class NamedStatementClient implements PostgresPoolClient {
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    /** With metrics on, each query's duration goes to /-/metrics (measured.ts). */
+    private readonly timed: boolean,
+  ) {}
 
   query<R>(sql: string, parameters: ReadonlyArray<unknown>): Promise<PostgresQueryResult<R>>;
   query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
@@ -51,7 +58,7 @@ class NamedStatementClient implements PostgresPoolClient {
     if (typeof text !== 'string') return this.client.query(text as unknown as pg.Submittable) as unknown as PostgresCursor<R>;
     const name = names.get(text);
     const run = name === undefined ? this.client.query(text, values as unknown[]) : this.named(name, text, values as unknown[]);
-    return run as unknown as Promise<PostgresQueryResult<R>>;
+    return (this.timed ? timeQuery(text, run) : run) as unknown as Promise<PostgresQueryResult<R>>;
   }
 
   private async named(name: string, text: string, values: unknown[]): Promise<pg.QueryResult> {
