@@ -49,15 +49,21 @@ function runStore(store) {
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RELINKS_TEST_STORE: store } },
   );
   const label = stores.length > 1 ? `[${store}] ` : '';
+  // Failing tests are named again at the very end, so a log cut to its tail (as CI shows it) still names them.
+  const failing = new Set();
   for (const [from, to] of [[child.stdout, process.stdout], [child.stderr, process.stderr]]) {
-    readline.createInterface({ input: from }).on('line', (line) => to.write(`${label}${line}\n`));
+    readline.createInterface({ input: from }).on('line', (line) => {
+      const failed = /^\s*✖ (.*?)(?: \([\d.]+ms\))?$/.exec(line);
+      if (failed && failed[1] !== 'failing tests:') failing.add(failed[1]);
+      to.write(`${label}${line}\n`);
+    });
   }
   return new Promise((resolve) => {
     child.on('close', (status) => {
       const summary = fs.existsSync(tap) ? fs.readFileSync(tap, 'utf8') : '';
       fs.rmSync(tap, { force: true });
       const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(summary)?.[1] ?? 0);
-      const result = { store, status, passed: count('pass'), failed: count('fail') + count('cancelled') };
+      const result = { store, status, passed: count('pass'), failed: count('fail') + count('cancelled'), failing: [...failing] };
       console.log(`=== ${store}: ${result.passed} passed, ${count('fail')} failed in ${((Date.now() - started) / 1000).toFixed(1)} s ===`);
       resolve(result);
     });
@@ -75,5 +81,6 @@ for (const r of results) {
   failed += r.failed;
   if (r.status !== 0 && r.failed === 0) failed += 1;
 }
+for (const r of results) for (const name of r.failing) console.log(`failed on ${r.store}: ${name}`);
 console.log(`\ntotal: ${passed} passed, ${failed} failed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(failed === 0 ? 0 : 1);
