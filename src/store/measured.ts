@@ -4,8 +4,9 @@ import { dbConnectionWait, dbQueryDuration, dbQueryErrors } from '../metrics.js'
 
 // Database timings for /-/metrics, wired in by openStore only when metrics are on, so a store
 // with metrics off pays nothing for them. They are taken under Kysely, where the statements meet
-// the driver: Kysely's own `log` option wraps every query in three more async calls, which cost
-// about 8% of the instructions of a whole GET of one link (callgrind); this costs well under 1%.
+// the driver: Kysely's own `log` option wraps every query in three more async calls, and a GET of
+// one link with it took about 10% more instructions than with metrics off (callgrind); timed here,
+// 1–6% more over several runs (docs/metrics.md).
 
 const OPERATIONS = new Map([
   ['select', 'select'],
