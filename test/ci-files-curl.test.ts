@@ -5,7 +5,8 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT_TOKEN, type TestServer } from './helpers/server.js';
 import { addMember, createGroup, createProject, createUser } from './helpers/fixtures.js';
-import { END_JOB_TOKEN, FETCH_JOB_TOKEN, isolatedEnv, runTool } from './helpers/ci.js';
+import { END_JOB_TOKEN, FETCH_JOB_TOKEN, isolatedEnv, mintJobToken, runTool } from './helpers/ci.js';
+import { rememberSecret } from './helpers/secrets.js';
 import { assertServes, sha256, startSelfNamedServer, writeRandomFile } from './helpers/hosted-files.js';
 
 // curl as GitLab's documentation has CI jobs use the generic package registry for release assets:
@@ -195,4 +196,50 @@ curl --silent --output /dev/null --write-out '%{http_code}\\n' ${PY} ${base}/hel
   );
   assert.deepEqual(codes, ['204', '404', '200', '204', '404']);
   assert.deepEqual((await server.request('GET', `/api/v4/projects/${project.id}/packages`, { token: ROOT_TOKEN })).body, []);
+});
+
+test("python-gitlab's generic package calls with a job token (`gitlab.Gitlab(url, job_token=CI_JOB_TOKEN)`), reproduced with curl: upload, select=package_file, download", async () => {
+  const group = await createGroup(server, 'pyci');
+  const project = await createProject(server, 'tools', { namespaceId: group.id });
+  const bot = await createUser(server);
+  await addMember(server, project.id, bot.id, 30);
+  const job = await mintJobToken(server, project.id, { token: bot.token });
+  rememberSecret(job.token);
+  const dir = fs.mkdtempSync(path.join(home, 'pyjob-'));
+  const archive = writeRandomFile(dir, 'tool.tar.gz', 200_000);
+  const checksum = writeRandomFile(dir, 'tool.tar.gz.sha256', 64);
+
+  // With job_token= set, python-gitlab sends `JOB-TOKEN: <token>` and no PRIVATE-TOKEN or
+  // Authorization (gitlab/client.py, _set_auth_info); in CI the project comes from
+  // `gl.projects.get(CI_PROJECT_ID, lazy=True)`, which sends nothing.
+  const PY = `-H "JOB-TOKEN: $CI_JOB_TOKEN" -H "User-Agent: python-gitlab/4.6.0" -H "Accept: */*"`;
+  const base = `"$CI_API_V4_URL/projects/$CI_PROJECT_ID/packages/generic/tool/1.4.0`;
+  const script = `
+# project.generic_packages.upload(package_name="tool", package_version="1.4.0", file_name="tool.tar.gz", path="tool.tar.gz")
+curl --fail-with-body --silent --request PUT ${PY} -H "Content-Type: application/octet-stream" --data-binary @tool.tar.gz ${base}/tool.tar.gz"
+echo
+# ... select="package_file"
+curl --fail-with-body --silent --request PUT ${PY} -H "Content-Type: application/octet-stream" --data-binary @tool.tar.gz.sha256 ${base}/tool.tar.gz.sha256?select=package_file"
+echo
+# project.generic_packages.download(package_name="tool", package_version="1.4.0", file_name=..., streamed=True, action=f.write)
+curl --fail --silent ${PY} ${base}/tool.tar.gz" --output got.tar.gz
+curl --fail --silent ${PY} ${base}/tool.tar.gz.sha256" --output got.sha256
+sha256sum got.tar.gz got.sha256
+`;
+  const env = { CI_API_V4_URL: `${server.url}/api/v4`, CI_PROJECT_ID: String(project.id), CI_JOB_TOKEN: job.token };
+  const result = await sh(dir, script, env);
+  assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+  const [created, selected, ...downloaded] = result.stdout.trim().split('\n');
+  assert.deepEqual(json(created), { message: '201 Created' });
+  const file = json(selected);
+  assert.deepEqual([file.file_name, file.size, file.file_sha256], ['tool.tar.gz.sha256', 64, checksum.sha256]);
+  assert.deepEqual(sums(downloaded.join('\n')), { 'got.tar.gz': archive.sha256, 'got.sha256': checksum.sha256 });
+  // The package is the job user's, published through the job.
+  const [pkg] = (await server.request('GET', `/api/v4/projects/${project.id}/packages?package_name=tool`, { token: bot.token })).body;
+  assert.deepEqual([pkg.name, pkg.version, pkg.id], ['tool', '1.4.0', file.package_id]);
+
+  // The job is over: python-gitlab's next call with the same token is refused.
+  assert.equal((await server.request('DELETE', `/api/v4/projects/${project.id}/ci/job_tokens/${job.id}`, { token: bot.token })).status, 204);
+  const late = await sh(dir, `curl --silent --output /dev/null --write-out '%{http_code}\\n' ${PY} ${base}/tool.tar.gz"`, env);
+  assert.equal(late.stdout.trim(), '401');
 });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import pg from 'pg';
 import { ROOT_TOKEN, requestTo, startTestServer } from './helpers/server.js';
 import { startChildServer, type ChildServer } from './helpers/child-server.js';
 import { createTestStore, type TestStore } from './helpers/store.js';
+import { cutMultipart, cutUpload } from './helpers/cut-uploads.js';
 
 // Nothing acknowledged is lost and nothing unacknowledged is kept: uploads cut off mid-way leave
 // no file and no bytes; an upload answered 201 survives kill -9; content nothing names any more is
@@ -49,6 +49,18 @@ async function rows(store: TestStore, sql: string): Promise<number> {
   }
 }
 
+/** Bytes of an upload are being written: a `.part` file on disk (SQLite), or a transaction holding blob_chunks (PostgreSQL). */
+async function writing(store: TestStore): Promise<boolean> {
+  if (store.kind === 'sqlite') return diskObjects(store).some((f) => f.endsWith('.part'));
+  const schema = new URL(store.databaseUrl).searchParams.get('schema');
+  const locks = await rows(
+    store,
+    `select count(*) as n from pg_locks l join pg_class c on c.oid = l.relation join pg_namespace s on s.oid = c.relnamespace
+     where s.nspname = '${schema}' and c.relname = 'blob_chunks' and l.pid <> pg_backend_pid()`,
+  );
+  return locks > 0;
+}
+
 async function child(env: Record<string, string> = {}, store?: TestStore) {
   const s = store ?? (await createTestStore());
   if (!store) stores.push(s);
@@ -57,16 +69,10 @@ async function child(env: Record<string, string> = {}, store?: TestStore) {
   return { store: s, server: c };
 }
 
-/** Sends headers promising `declared` bytes, then only `sent` of them, and hangs up. */
-function cutUpload(port: number, urlPath: string, declared: number, sent: number): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => {
-      socket.write(`PUT ${urlPath} HTTP/1.1\r\nHost: x\r\nPRIVATE-TOKEN: ${ROOT_TOKEN}\r\nContent-Length: ${declared}\r\n\r\n`);
-      socket.write(randomBytes(sent), () => setTimeout(() => socket.destroy(), 100));
-    });
-    socket.on('close', () => resolve());
-    socket.on('error', () => {});
-  });
+/** Until `check` holds (or a few seconds passed): the server rolls back once it sees the hang-up. */
+async function eventually(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function project(base: string) {
@@ -79,9 +85,10 @@ test('a client that hangs up mid-upload leaves no package, no file and no stored
   const server = await startTestServer();
   try {
     const id = await project(server.url);
-    await cutUpload(Number(new URL(server.url).port), `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 2_000_000, 600_000);
-    // The server notices the hang-up and rolls back; give it a moment.
-    await new Promise((r) => setTimeout(r, 500));
+    assert.ok(await cutUpload(Number(new URL(server.url).port), `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 2_000_000, 600_000, () => writing(server.store)), 'the server was writing the upload');
+    // The server notices the hang-up and rolls back.
+    await eventually(async () => !(await writing(server.store)));
+    assert.equal(await writing(server.store), false, 'the cut upload is still being written');
     const db = server.running.store.db;
     assert.equal((await db.selectFrom('packages').selectAll().execute()).length, 0);
     assert.equal((await db.selectFrom('package_files').selectAll().execute()).length, 0);
@@ -96,29 +103,74 @@ test('a client that hangs up mid-upload leaves no package, no file and no stored
   }
 });
 
-test('an upload answered 201 survives kill -9 and restart with the same bytes; a crash mid-upload leaves only what the sweeper removes', { timeout: 120_000 }, async () => {
+test('a client that hangs up mid POST /uploads (multipart) leaves no upload, no audit event and no stored bytes', async () => {
+  const server = await startTestServer();
+  try {
+    const id = await project(server.url);
+    const port = Number(new URL(server.url).port);
+    // Half the file sent, the server writing it: then the hang-up.
+    assert.ok(await cutMultipart(port, id, { size: 2_000_000, sent: 700_000 }, () => writing(server.store)), 'the server was writing the upload');
+    await eventually(async () => !(await writing(server.store)));
+    assert.equal(await writing(server.store), false, 'the cut upload is still being written');
+    // Cut inside the file part's own headers, before a byte of the file.
+    await cutMultipart(port, id, { size: 2_000_000, headBytes: 40 });
+    await new Promise((r) => setTimeout(r, 300));
+    const db = server.running.store.db;
+    assert.equal((await db.selectFrom('uploads').selectAll().execute()).length, 0);
+    assert.equal((await db.selectFrom('audit_events').selectAll().where('event_name', '=', 'upload_created').execute()).length, 0);
+    assert.equal((await db.selectFrom('blobs').selectAll().execute()).length, 0);
+    assert.equal((await db.selectFrom('blob_chunks').select('seq').execute()).length, 0);
+    assert.deepEqual(diskObjects(server.store), []);
+    // And the server still takes a whole one.
+    const form = new FormData();
+    form.append('file', new Blob([Buffer.from('whole')]), 'whole.txt');
+    const ok = await fetch(`${server.url}/api/v4/projects/${id}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN }, body: form });
+    assert.equal(ok.status, 201);
+    assert.equal((await db.selectFrom('uploads').selectAll().execute()).length, 1);
+  } finally {
+    await server.close();
+  }
+});
+
+test('uploads answered 201 (a package file, a project upload) survive kill -9 and restart with the same bytes; a crash mid-upload leaves only what the sweeper removes', { timeout: 120_000 }, async () => {
   const { store, server } = await child({ BLOB_SWEEP_INTERVAL_SECONDS: '3600' });
   const id = await project(server.url);
   const bytes = randomBytes(3_000_000);
   const put = await fetch(`${server.url}/api/v4/projects/${id}/packages/generic/kept/1.0.0/app.bin`, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: bytes });
   assert.equal(put.status, 201);
-  // Killed while another upload is half-way through.
-  const cut = cutUpload(server.port, `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 5_000_000, 1_000_000);
-  await new Promise((r) => setTimeout(r, 200));
+  const uploaded = randomBytes(1_500_000);
+  const form = new FormData();
+  form.append('file', new Blob([uploaded]), 'notes.bin');
+  const post = await fetch(`${server.url}/api/v4/projects/${id}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN }, body: form });
+  assert.equal(post.status, 201);
+  const upload = (await post.json()) as { full_path: string };
+  // Killed while two other uploads, one of each kind, are half-way through: their clients stay
+  // connected until the server is gone, so it is the crash that cuts them.
+  const dead = server.exited.then(() => true);
+  const cut = cutUpload(server.port, `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 5_000_000, 1_000_000, () => dead);
+  const cutPost = cutMultipart(server.port, id, { size: 5_000_000, sent: 1_000_000 }, () => dead);
+  await eventually(() => writing(store));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(await writing(store), 'the server is writing the unfinished uploads when it is killed');
   server.child.kill('SIGKILL');
   await server.exited;
-  await cut;
+  await Promise.all([cut, cutPost]);
+  if (store.kind === 'sqlite') assert.ok(diskObjects(store).some((f) => f.endsWith('.part')), 'the crash left a partial file');
 
   const again = (await child({ BLOB_SWEEP_INTERVAL_SECONDS: '1', BLOB_SWEEP_GRACE_SECONDS: '0' }, store)).server;
   const res = await fetch(`${again.url}/api/v4/projects/${id}/packages/generic/kept/1.0.0/app.bin`, { headers: { 'private-token': ROOT_TOKEN } });
   assert.equal(res.status, 200);
   assert.equal(sha(Buffer.from(await res.arrayBuffer())), sha(bytes));
+  const served = await fetch(again.url + upload.full_path, { headers: { 'private-token': ROOT_TOKEN } });
+  assert.equal(served.status, 200);
+  assert.equal(sha(Buffer.from(await served.arrayBuffer())), sha(uploaded));
   assert.equal(await rows(store, "select count(*) as n from package_files where file_name = 'half.bin'"), 0);
-  // The half-written file on disk (a `.part`) is swept; the kept one stays.
+  assert.equal(await rows(store, 'select count(*) as n from uploads'), 1);
+  // The half-written files on disk (`.part`) are swept; the kept ones stay.
   const deadline = Date.now() + 10_000;
   while (diskObjects(store).some((f) => f.endsWith('.part')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-  assert.equal(diskObjects(store).length, store.kind === 'sqlite' ? 1 : 0);
-  assert.equal(await rows(store, 'select count(*) as n from blobs'), 1);
+  assert.equal(diskObjects(store).length, store.kind === 'sqlite' ? 2 : 0);
+  assert.equal(await rows(store, 'select count(*) as n from blobs'), 2);
 });
 
 test('content no file names any more is swept, and content still named is not', { timeout: 60_000 }, async () => {

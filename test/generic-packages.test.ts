@@ -137,6 +137,15 @@ describe("GitLab's names and errors", () => {
   const cases: Array<[string, number, object]> = [
     ['bad%20name/1.0.0/f', 400, { error: 'package_name is invalid' }],
     ['name/1..0/f', 400, { error: 'package_version is invalid' }],
+    // GitLab's version rule is Maven's, `\A(?!.*\.\.)[\w+.-]+\z` (Gitlab::Regex::Packages
+    // generic_package_version_regex → maven_version_regex): tags, SemVer, SHAs pass; `~`, spaces, `..` do not.
+    ['name/v1.0.0-rc.1/f', 201, { message: '201 Created' }],
+    ['name/1.2g/f', 201, { message: '201 Created' }],
+    ['name/d50d836eb3de6177ce6c7a5482f27f9c2c84b672/f', 201, { message: '201 Created' }],
+    ['name/1.0_beta+build.7/f', 201, { message: '201 Created' }],
+    ['name/1.2.3~rc1/f', 400, { error: 'package_version is invalid' }],
+    ['name/1.0%200/f', 400, { error: 'package_version is invalid' }],
+    ['name/1.%2E0/f', 400, { error: 'package_version is invalid' }],
     ['name/1.0.0/bad%20file', 400, { error: 'file_name is invalid' }],
     ['name/1.0.0/dir/%2E%2E/f', 400, { error: 'path should be a valid file path' }],
     ['%2E%2E/1.0.0/f', 400, { error: 'package_name should be a valid file path' }],
@@ -220,6 +229,44 @@ describe('who may do what', () => {
     rememberSecret(job.token);
     const res = await put(G(project.id, 'creds/1.0.0/foreign'), 'x', { 'job-token': job.token });
     assert.ok(res.status === 403 || res.status === 404, String(res.status));
+  });
+
+  test("a job token of a project on this one's allowlist reaches its packages as its user: a Developer's publishes and downloads, a Reporter's only downloads", async () => {
+    // `ci` runs the jobs; its project is private, as is this one. developer is Developer here and
+    // there; reporter is Developer in `ci` but only Reporter here.
+    const ci = await createProject(server, 'allowedci');
+    await addMember(server, ci.id, developer.id, 30);
+    await addMember(server, ci.id, reporter.id, 30);
+    const devJob = (await mintJobToken(server, ci.id, { token: developer.token })).token;
+    const repJob = (await mintJobToken(server, ci.id, { token: reporter.token })).token;
+    rememberSecret(devJob);
+    rememberSecret(repJob);
+    const shared = randomBytes(50_000);
+    assert.equal((await put(G(project.id, 'shared/2.1.0/lib.tgz'), shared, pat(developer))).status, 201);
+    const basic = (token: string) => ({ authorization: `Basic ${Buffer.from(`gitlab-ci-token:${token}`).toString('base64')}` });
+
+    // Not on the allowlist yet: the private project is not there for the token.
+    assert.equal((await get(G(project.id, 'shared/2.1.0/lib.tgz'), { 'job-token': devJob })).status, 404);
+    const added = await server.request('POST', `/api/v4/projects/${project.id}/job_token_scope/allowlist`, { token: ROOT_TOKEN, json: { target_project_id: ci.id } });
+    assert.equal(added.status, 201, added.text);
+
+    for (const [who, token] of [['developer', devJob], ['reporter', repJob]]) {
+      for (const headers of [{ 'job-token': token }, basic(token)]) {
+        const down = await get(G(project.id, 'shared/2.1.0/lib.tgz'), headers);
+        assert.equal(down.status, 200, who);
+        assert.equal(sha(down.bytes), sha(shared), who);
+      }
+    }
+    const published = await put(G(project.id, 'shared/2.1.0/from-ci.bin?select=package_file'), 'from ci', { 'job-token': devJob });
+    assert.equal(published.status, 201);
+    assert.equal(published.body.file_name, 'from-ci.bin');
+    assert.equal((await get(G(project.id, 'shared/2.1.0/from-ci.bin'), { 'job-token': repJob })).bytes.toString(), 'from ci');
+    const refused = await put(G(project.id, 'shared/2.1.0/by-reporter.bin'), 'no', { 'job-token': repJob });
+    assert.equal(refused.status, 403);
+
+    // Off the list again: the door closes.
+    assert.equal((await server.request('DELETE', `/api/v4/projects/${project.id}/job_token_scope/allowlist/${ci.id}`, { token: ROOT_TOKEN })).status, 204);
+    assert.equal((await get(G(project.id, 'shared/2.1.0/lib.tgz'), { 'job-token': devJob })).status, 404);
   });
 });
 

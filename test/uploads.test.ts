@@ -102,6 +102,66 @@ test('Maintainer lists, downloads by id and deletes uploads; a Developer may not
   assert.equal((await server.request('DELETE', `/api/v4/projects/${project.id}/uploads/${made.body.id}`, { token: ROOT_TOKEN })).status, 404);
 });
 
+test('an upload downloads so it can resume: Content-Length, a strong ETag (its SHA-256), Range → 206, an impossible range → 416, HEAD without a body, If-None-Match → 304', async () => {
+  const bytes = randomBytes(100_000);
+  const made = await upload(project.id, 'resume.bin', bytes, developer.token);
+  assert.equal(made.status, 201);
+  const at = (path: string, token: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(server.url + path, { method, headers: { 'private-token': token, ...headers } }).then(async (r) => ({ status: r.status, headers: r.headers, bytes: Buffer.from(await r.arrayBuffer()) }));
+  const etag = `"${sha(bytes)}"`;
+  const fullPath = made.body.full_path as string;
+  const classic = `/${project.path_with_namespace}${made.body.url}`;
+  const byId = `/api/v4/projects/${project.id}/uploads/${made.body.id}`;
+
+  const whole = await at(fullPath, guest.token);
+  assert.equal(whole.status, 200);
+  assert.equal(whole.headers.get('content-length'), '100000');
+  assert.equal(whole.headers.get('etag'), etag);
+  assert.equal(whole.headers.get('accept-ranges'), 'bytes');
+  assert.equal(sha(whole.bytes), sha(bytes));
+
+  // Each of its three addresses serves ranges: the web path, the classic one, the API's by id.
+  for (const [path, token] of [[fullPath, guest.token], [classic, guest.token], [byId, maintainer.token]]) {
+    const part = await at(path, token, { range: 'bytes=1000-1999' });
+    assert.equal(part.status, 206, path);
+    assert.equal(part.headers.get('content-range'), 'bytes 1000-1999/100000', path);
+    assert.equal(part.headers.get('content-length'), '1000', path);
+    assert.equal(part.headers.get('etag'), etag, path);
+    assert.deepEqual(part.bytes, bytes.subarray(1000, 2000), path);
+  }
+  const tail = await at(fullPath, guest.token, { range: 'bytes=-10' });
+  assert.equal(tail.status, 206);
+  assert.deepEqual(tail.bytes, bytes.subarray(-10));
+  const rest = await at(fullPath, guest.token, { range: 'bytes=99990-' });
+  assert.equal(rest.headers.get('content-range'), 'bytes 99990-99999/100000');
+  assert.deepEqual(rest.bytes, bytes.subarray(99990));
+  const beyond = await at(fullPath, guest.token, { range: 'bytes=200000-' });
+  assert.equal(beyond.status, 416);
+  assert.equal(beyond.headers.get('content-range'), 'bytes */100000');
+  // If-Range naming another version: the whole file, not a piece of something else.
+  const changed = await at(fullPath, guest.token, { range: 'bytes=0-9', 'if-range': '"other"' });
+  assert.equal(changed.status, 200);
+  assert.equal(changed.bytes.length, 100_000);
+  const resumed = await at(fullPath, guest.token, { range: 'bytes=50000-', 'if-range': etag });
+  assert.equal(resumed.status, 206);
+  assert.equal(sha(Buffer.concat([whole.bytes.subarray(0, 50000), resumed.bytes])), sha(bytes));
+
+  for (const [path, token] of [[fullPath, guest.token], [byId, maintainer.token]]) {
+    const head = await at(path, token, {}, 'HEAD');
+    assert.equal(head.status, 200, path);
+    assert.equal(head.headers.get('content-length'), '100000', path);
+    assert.equal(head.headers.get('etag'), etag, path);
+    assert.equal(head.headers.get('content-disposition'), 'attachment; filename="resume.bin"', path);
+    assert.equal(head.bytes.length, 0, path);
+    const cached = await at(path, token, { 'if-none-match': etag });
+    assert.equal(cached.status, 304, path);
+    assert.equal(cached.bytes.length, 0, path);
+  }
+  // Anyone who may not see the project learns nothing from a HEAD either.
+  const stranger = await createUser(server);
+  assert.equal((await at(fullPath, stranger.token, {}, 'HEAD')).status, 404);
+});
+
 test('a multipart file part is still refused on every other route', async () => {
   const form = new FormData();
   form.append('name', 'x');
