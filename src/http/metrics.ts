@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import { routeNotFound } from '../errors.js';
 import { httpRequestDuration, registry, startProcessMetrics } from '../metrics.js';
-import { facts } from './route-facts.js';
+import { facts, factsOf } from './route-facts.js';
 import { GitLabError, PlainText } from '../routes/responses.js';
 
 // GET /-/metrics in Prometheus' text format, as GitLab serves it: only to the monitoring IP
@@ -41,7 +41,7 @@ export function registerMetrics(app: FastifyInstance, config: Config): void {
   // Fastify times every response already (hrtime from the request's arrival to 'finish'): reading
   // reply.elapsedTime costs nothing more. A callback hook, not an async one: no promise per request.
   app.addHook('onResponse', (request, reply, done) => {
-    const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
+    const route = factsOf(request).url ?? UNMATCHED_ROUTE;
     httpRequestDuration.observe(reply.elapsedTime / 1000, request.method, route, reply.statusCode);
     done();
   });

@@ -40,6 +40,7 @@ function mergeParameters(request: FastifyRequest): void {
 async function pipeline(app: FastifyInstance, { config, store, tokenResolvers, files }: PipelineOptions) {
   collectRoutes(app);
   app.decorateRequest('ctx', null as unknown as Ctx);
+  app.decorateRequest('routeFacts', null);
   const drain = registerDrain(app);
   const limits = await registerRateLimits(app, config);
   const resolvers = [personalTokens, browserSessions, ...tokenResolvers];

@@ -30,6 +30,10 @@ export interface RouteFacts {
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** Read through factsOf(); null until then. `url` is the route's template (none when unmatched). */
+    routeFacts: (RouteFacts & { url?: string }) | null;
+  }
   interface FastifyContextConfig {
     auth?: RouteFacts['auth'];
     scopes?: RouteFacts['scopes'];
@@ -76,11 +80,22 @@ export const facts = {
   form: { auth: ['session'], scopes: WRITE_SCOPES, throttle: 'api', body: ['form'] },
 } as const satisfies Record<string, RouteFacts>;
 
-/** The facts of the route a request matched; a request no route matched is a plain API read. */
-export const factsOf = (request: FastifyRequest): RouteFacts =>
-  (request.routeOptions.config?.auth ? request.routeOptions.config : facts.read) as RouteFacts;
+/**
+ * The facts of the route a request matched; a request no route matched is a plain API read.
+ * Fastify's `request.routeOptions` builds a fresh object on every read, and a request asks for its
+ * facts some ten times on its way through the pipeline, so they are read once and kept on the
+ * request (`routeFacts`, declared by the pipeline so every request has the same shape).
+ */
+export function factsOf(request: FastifyRequest): RouteFacts & { url?: string } {
+  // A route may hand its request on to the 404 handler (reply.callNotFound()): then the kept facts
+  // (a matched route's, with its url) are stale. request.is404 is a plain read, no allocation.
+  const kept = request.routeFacts;
+  if (kept && (kept.url === undefined) === request.is404) return kept;
+  const config = request.routeOptions.config;
+  return (request.routeFacts = (config?.auth ? config : facts.read) as RouteFacts & { url?: string });
+}
 
 /** The route reads its body itself as a stream: nothing may look inside it before the handler. */
-export const readsStream = (request: FastifyRequest): boolean => request.routeOptions.config?.body?.includes('stream') === true;
+export const readsStream = (request: FastifyRequest): boolean => factsOf(request).body?.includes('stream') === true;
 
-export const isPublic = (request: FastifyRequest): boolean => request.routeOptions.config?.auth === 'public';
+export const isPublic = (request: FastifyRequest): boolean => factsOf(request).auth === 'public';
