@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32] [--metrics-rounds 2]
+// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32] [--metrics-rounds 4]
 //
 // Measures relinks against a bare node:http server that answers a body of the same size, case by
 // case (bare first, then relinks), and prints req/s, latency, non-2xx and the ratio relinks/bare.
@@ -17,7 +17,7 @@ import { measureFiles, printFiles } from './bench-files.mjs';
 // ---------------------------------------------------------------- helpers
 
 function parseArgs(argv) {
-  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 2, filesMb: 256 };
+  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 4, filesMb: 256 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -34,7 +34,7 @@ function parseArgs(argv) {
     else if (a === '--metrics-rounds') opts.metricsRounds = Number(value());
     else if (a === '--files-mb') opts.filesMb = Number(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 2] [--files-mb 256 (0: no file cases)]');
+      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 4] [--files-mb 256 (0: no file cases)]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
@@ -307,7 +307,7 @@ async function startFloor(databaseUrl) {
 
 // ---------------------------------------------------------------- load
 
-async function load({ url, connections, duration, amount, requests, headers, pid }) {
+async function load({ url, connections, duration, amount, requests, headers, pid, overallRate }) {
   const { default: autocannon } = await import('autocannon');
   const cpuBefore = cpuMsOf(pid);
   const result = await autocannon({
@@ -317,6 +317,7 @@ async function load({ url, connections, duration, amount, requests, headers, pid
     amount,
     headers,
     requests,
+    overallRate,
     timeout: 10,
   });
   return {
@@ -334,26 +335,34 @@ async function load({ url, connections, duration, amount, requests, headers, pid
 // ---------------------------------------------------------------- metrics overhead
 
 /**
- * GET one link against relinks with METRICS_ENABLED=true and =false on the same store. Each round
- * starts a fresh pair of processes (which one starts first alternates), warms both alike, then
- * measures them in ABBA order (on, off, off, on; the next round off, on, on, off), so neither side
- * gains from process history or from load drifting on a shared machine. Totals over all rounds,
- * plus each round's CPU ratio to show the spread.
+ * GET one link against relinks with METRICS_ENABLED=true and =false on the same store, compared by
+ * server CPU per request at the same fixed request rate. At full load the two sides would answer
+ * different numbers of requests per event-loop turn, and CPU per request moves with that batching
+ * as much as with the code; at one fixed rate, below what either side can take, only the code
+ * differs. The rate is half of what the "off" side answers flat out in its warm-up.
+ *
+ * Each round starts a fresh pair of processes (which one starts first alternates), warms both
+ * alike, then measures them in ABBA order (on, off, off, on; the next round off, on, on, off), so
+ * neither side gains from process history or from load drifting on a shared machine. The verdict
+ * is the median of the rounds' ratios; each round's is printed to show the spread.
  */
 async function measureMetricsOverhead({ seeded, opts }) {
   const headers = { 'private-token': seeded.token };
   const requests = [{ method: 'GET', path: `/api/v4/projects/${seeded.projectId}/releases/v1.0/assets/links/${seeded.linkId}` }];
-  const run = (server, duration) => load({ pid: server.child.pid, url: server.base, connections: opts.connections, duration, headers, requests });
-  const totals = { on: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, off: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, rounds: [] };
+  const run = (server, duration, overallRate) => load({ pid: server.child.pid, url: server.base, connections: opts.connections, duration, headers, requests, overallRate });
+  const totals = { on: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, off: { total: 0, cpuUs: 0, seconds: 0, p99: [] }, rounds: [], rates: [], fullRps: { on: [], off: [] } };
   for (let round = 0; round < opts.metricsRounds; round++) {
     const order = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
     const servers = {};
     try {
       for (const side of order) servers[side] = await startRelinks(seeded.databaseUrl, { METRICS_ENABLED: side === 'on' ? 'true' : 'false' });
-      for (const side of order) await run(servers[side], 2); // warm-up, the same for both
+      // Warm-up, the same for both: flat out, which also tells the rate to measure at.
+      for (const side of order) totals.fullRps[side].push((await run(servers[side], 3)).rps);
+      const rate = Math.max(100, Math.round(totals.fullRps.off.at(-1) / 2));
+      totals.rates.push(rate);
       const cpu = { on: { total: 0, us: 0 }, off: { total: 0, us: 0 } };
       for (const side of [order[0], order[1], order[1], order[0]]) {
-        const r = await run(servers[side], opts.duration);
+        const r = await run(servers[side], opts.duration, rate);
         const t = totals[side];
         t.total += r.total;
         t.cpuUs += r.cpuUs * r.total;
@@ -371,14 +380,17 @@ async function measureMetricsOverhead({ seeded, opts }) {
 }
 
 function printMetricsOverhead(totals) {
-  console.log('\n## metrics overhead: GET one link, METRICS_ENABLED=true vs false (same store, a fresh pair of processes per round, ABBA)');
-  const row = (name, t) => `${name.padEnd(12)} ${f0(t.total / t.seconds).padStart(8)} req/s  ${f0(t.cpuUs / t.total).padStart(5)} cpu µs/req  p99 ${t.p99.join('/')} ms`;
+  console.log('\n## metrics overhead: GET one link, METRICS_ENABLED=true vs false (same store, a fresh pair of processes per round, ABBA, the same fixed rate for both)');
+  console.log(`fixed rate per round (half of "off" flat out): ${totals.rates.join(' / ')} req/s`);
+  const row = (name, t) => `${name.padEnd(12)} ${f0(t.cpuUs / t.total).padStart(5)} cpu µs/req  p99 ${t.p99.join('/')} ms  flat-out warm-up ${totals.fullRps[name.split(' ')[1]].map(f0).join('/')} req/s`;
   console.log(row('metrics on', totals.on));
   console.log(row('metrics off', totals.off));
-  const cpu = totals.on.cpuUs / totals.on.total / (totals.off.cpuUs / totals.off.total);
-  const rps = totals.on.total / totals.on.seconds / (totals.off.total / totals.off.seconds);
-  console.log(`overhead: cpu µs/req on/off ${f2(cpu)} (${((cpu - 1) * 100).toFixed(1)}%), req/s on/off ${f2(rps)} (${((1 - rps) * 100).toFixed(1)}% fewer)`);
-  console.log(`cpu on/off per round: ${totals.rounds.map(f2).join(' ')}`);
+  const sorted = [...totals.rounds].sort((a, b) => a - b);
+  const mid = sorted.length / 2;
+  const median = sorted.length % 2 ? sorted[Math.floor(mid)] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const all = totals.on.cpuUs / totals.on.total / (totals.off.cpuUs / totals.off.total);
+  console.log(`overhead: cpu µs/req on/off, median of ${sorted.length} rounds ${f2(median)} (${((median - 1) * 100).toFixed(1)}%); all rounds together ${f2(all)} (${((all - 1) * 100).toFixed(1)}%)`);
+  console.log(`cpu on/off per round: ${totals.rounds.map((r) => r.toFixed(3)).join(' ')}`);
 }
 
 // ---------------------------------------------------------------- durable commits/s (SQLite)
