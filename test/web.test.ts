@@ -104,6 +104,28 @@ describe('pages at GitLab\'s URLs', () => {
     assert.deepEqual([...second.text.matchAll(/<h2 id="release-\d+"><a href="[^"]+">([^<]+)<\/a>/g)].map((m) => m[1]), ['Release 2', 'Release 1']);
   });
 
+  test("the releases list shows each release's assets: every link by name, to its direct asset URL, with its type; none for a release without links", async () => {
+    const project = await createProject(server, `assets${process.pid}`, { visibility: 'public' });
+    await createRelease(server, project.id, 'bare');
+    await createRelease(server, project.id, 'full', [
+      { name: 'app-linux', url: 'https://cdn.example.com/app-linux', filepath: '/bin/app-linux', link_type: 'package' },
+      { name: 'docs & notes', url: 'https://example.com/docs' },
+      { name: 'diagram', url: 'https://cdn.example.com/diagram.png', link_type: 'image' },
+    ]);
+    const res = await page(`/${project.path_with_namespace}/-/releases`);
+    assert.equal(res.status, 200);
+    const articles = Object.fromEntries([...res.text.matchAll(/<article aria-labelledby="release-\d+">([\s\S]*?)<\/article>/g)].map((m) => [/<a href="[^"]+\/-\/releases\/([^"]+)">/.exec(m[1])![1], m[1]]));
+    assert.deepEqual(Object.keys(articles).sort(), ['bare', 'full']);
+    assert.doesNotMatch(articles.bare, /Assets|asset-list/, 'no assets section for a release without links');
+    const json = (await server.request('GET', `/api/v4/projects/${project.id}/releases/full`)).body;
+    assert.match(articles.full, new RegExp(`<h3>Assets <span class="badge">${json.assets.count}</span></h3>`));
+    const shown = [...articles.full.matchAll(/<li><a href="([^"]+)">([^<]+)<\/a> <span class="muted">\((\w+)\)<\/span><\/li>/g)].map((m) => [m[2], m[1], m[3]]);
+    const expected = json.assets.links.map((l: { name: string; direct_asset_url: string; link_type: string }) => [l.name.replace('&', '&amp;'), l.direct_asset_url, l.link_type]);
+    assert.equal(shown.length, 3);
+    assert.deepEqual(shown, expected, 'each link, in the API\'s order, to its direct asset URL');
+    assert.ok(shown.some(([, href]) => href.endsWith(`/${project.path_with_namespace}/-/releases/full/downloads/bin/app-linux`)), 'a link with a filepath is shown at its direct asset URL');
+  });
+
   test('one release: Markdown rendered by the same renderer as description_html, sanitized; links grouped by type with their direct URL and a copy button', async () => {
     const description = '# Changes\n\n* fixed <script>alert(1)</script>\n* [bad](javascript:alert(1)) and <img src=x onerror=alert(1)>\n\n```js\nlet a = 1;\n```';
     await server.request('PUT', `/api/v4/projects/${publicProject.id}/releases/v1.0`, { token: ROOT_TOKEN, json: { description } });
