@@ -328,9 +328,12 @@ test('sign-in refused: a locked account and a busy address get pages that are ac
   t.diagnostic(`axe violations per page: ${JSON.stringify(axeResults)}`);
 });
 
-test('docs/web.md lists exactly the screenshots the tests save', () => {
+test("docs/web.md lists exactly the screenshots the tests save, and states the browser's path and flags", () => {
   const doc = fs.readFileSync(path.join(repoRoot, 'docs', 'web.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Browser tests and screenshots'), doc.indexOf('<!-- section: not-there -->'));
   const listed = new Set([...section.matchAll(/`([a-z0-9-]+\.png)`/g)].map((m) => m[1]));
   assert.deepEqual([...listed].sort(), [...saved].sort());
+  const words = section.replace(/\s+/g, ' ');
+  for (const stated of [CHROMIUM, ...ARGS, 'executablePath', 'npx playwright install']) assert.ok(words.includes(stated), stated);
+  assert.ok(words.includes(`\`${ARGS.slice(0, 3).join(' ')}`), 'the three flags that matter, together');
 });
