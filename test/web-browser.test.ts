@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,8 +16,8 @@ import { countFailure, lockUntil } from '../src/store/sign-in-failures.js';
 
 // The web pages in a real browser: Debian's Chromium driven by playwright-core. One walk through
 // them, as a person would: sign in, browse, create a release with two links through the form (and
-// see its validation error first), download an asset of a private project, sign out and find the
-// project gone. Every page is checked by axe-core (zero violations; the release list, a release and
+// see its validation error first), download assets of a private project (one relinks hosts, with
+// the session cookie), sign out and find the project gone. Every page is checked by axe-core (zero violations; the release list, a release and
 // the edit form also dark and on a phone) and for anything the Content-Security-Policy refused.
 // Each page it visits is saved as a screenshot in test-results/screenshots/<store>/ (not
 // committed), with the release page's weight; docs/web.md lists them.
@@ -31,6 +32,9 @@ let context: BrowserContext;
 let profile: string;
 let project: { id: number; path_with_namespace: string };
 let user: { username: string; password: string };
+/** A file relinks holds (a generic package), linked from release v0.9.0. */
+const hosted = { bytes: randomBytes(64 * 1024), path: '' };
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const refused: string[] = [];
 const axeResults: Record<string, number> = {};
 /** The screenshots this run saved, by file name. */
@@ -52,6 +56,11 @@ before(async () => {
     token: 'root-test-token-0123456789',
     json: { name: 'Rocket 1.0', description: '## Highlights\n\n* Faster **launches**\n* A [changelog](https://example.test/changelog)\n\n```sh\nrocket --launch\n```' },
   });
+  hosted.path = `/api/v4/projects/${project.id}/packages/generic/rocket/0.9.0/rocket-src.tar.gz`;
+  const put = await fetch(server.url + hosted.path, { method: 'PUT', headers: { 'private-token': 'root-test-token-0123456789' }, body: hosted.bytes });
+  assert.equal(put.status, 201, await put.text());
+  await createRelease(server, project.id, 'v0.9.0', [{ name: 'rocket-src.tar.gz', url: server.url + hosted.path, filepath: '/src.tar.gz', link_type: 'package' }]);
+  await server.request('PUT', `/api/v4/projects/${project.id}/releases/v0.9.0`, { token: 'root-test-token-0123456789', json: { released_at: '2023-06-01T00:00:00Z' } });
   await createRelease(server, project.id, 'v2.0.0-rc1');
   await server.request('PUT', `/api/v4/projects/${project.id}/releases/v2.0.0-rc1`, { token: 'root-test-token-0123456789', json: { released_at: '2099-06-01T00:00:00Z', description: 'The next one.' } });
 
@@ -162,6 +171,14 @@ test('sign in, browse, create a release with two links, download a private asset
   assert.equal(download.url(), 'https://downloads.example.test/rocket/v1.0.0/linux');
   assert.equal(fs.readFileSync((await download.path())!, 'utf8'), 'rocket binary');
 
+  // A hosted file (a generic package of this private project): the direct asset URL sends the
+  // browser on to relinks' own package URL, which the session cookie downloads too.
+  await page.goto(`${base}/-/releases/v0.9.0`);
+  const [source] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'rocket-src.tar.gz' }).click()]);
+  assert.equal(source.url(), server.url + hosted.path);
+  assert.equal(source.suggestedFilename(), 'rocket-src.tar.gz');
+  assert.equal(sha256(fs.readFileSync((await source.path())!)), sha256(hosted.bytes), 'the same bytes, by SHA-256');
+
   // (Chromium leaves a download's navigation on an error page: back to the release.)
   await page.goto(`${base}/-/releases/v1.0.0`);
   await page.getByRole('link', { name: 'v1.0.0' }).first().click();
@@ -234,6 +251,8 @@ test('sign in, browse, create a release with two links, download a private asset
   assert.equal(res!.status(), 404);
   const asset = await page.goto(`${base}/-/releases/v1.0.0/downloads/bin/rocket-linux`);
   assert.equal(asset!.status(), 404);
+  assert.equal((await page.goto(server.url + hosted.path))!.status(), 404, 'and so is the hosted file');
+  await page.goto(`${base}/-/releases/v1.0.0/downloads/bin/rocket-linux`);
   await visit(page, 'not found, signed out', 'not-found-signed-out');
 
   assert.deepEqual(refused, [], 'the Content-Security-Policy refused nothing and no script failed');
