@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes, scryptSync } from 'node:crypto';
+import { createHash, randomBytes, scryptSync } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
@@ -102,6 +102,28 @@ describe('pages at GitLab\'s URLs', () => {
     }
     const second = await page(`/${project.path_with_namespace}/-/releases?page=2`);
     assert.deepEqual([...second.text.matchAll(/<h2 id="release-\d+"><a href="[^"]+">([^<]+)<\/a>/g)].map((m) => m[1]), ['Release 2', 'Release 1']);
+  });
+
+  test("the releases list shows each release's assets: every link by name, to its direct asset URL, with its type; none for a release without links", async () => {
+    const project = await createProject(server, `assets${process.pid}`, { visibility: 'public' });
+    await createRelease(server, project.id, 'bare');
+    await createRelease(server, project.id, 'full', [
+      { name: 'app-linux', url: 'https://cdn.example.com/app-linux', filepath: '/bin/app-linux', link_type: 'package' },
+      { name: 'docs & notes', url: 'https://example.com/docs' },
+      { name: 'diagram', url: 'https://cdn.example.com/diagram.png', link_type: 'image' },
+    ]);
+    const res = await page(`/${project.path_with_namespace}/-/releases`);
+    assert.equal(res.status, 200);
+    const articles = Object.fromEntries([...res.text.matchAll(/<article aria-labelledby="release-\d+">([\s\S]*?)<\/article>/g)].map((m) => [/<a href="[^"]+\/-\/releases\/([^"]+)">/.exec(m[1])![1], m[1]]));
+    assert.deepEqual(Object.keys(articles).sort(), ['bare', 'full']);
+    assert.doesNotMatch(articles.bare, /Assets|asset-list/, 'no assets section for a release without links');
+    const json = (await server.request('GET', `/api/v4/projects/${project.id}/releases/full`)).body;
+    assert.match(articles.full, new RegExp(`<h3>Assets <span class="badge">${json.assets.count}</span></h3>`));
+    const shown = [...articles.full.matchAll(/<li><a href="([^"]+)">([^<]+)<\/a> <span class="muted">\((\w+)\)<\/span><\/li>/g)].map((m) => [m[2], m[1], m[3]]);
+    const expected = json.assets.links.map((l: { name: string; direct_asset_url: string; link_type: string }) => [l.name.replace('&', '&amp;'), l.direct_asset_url, l.link_type]);
+    assert.equal(shown.length, 3);
+    assert.deepEqual(shown, expected, 'each link, in the API\'s order, to its direct asset URL');
+    assert.ok(shown.some(([, href]) => href.endsWith(`/${project.path_with_namespace}/-/releases/full/downloads/bin/app-linux`)), 'a link with a filepath is shown at its direct asset URL');
   });
 
   test('one release: Markdown rendered by the same renderer as description_html, sanitized; links grouped by type with their direct URL and a copy button', async () => {
@@ -305,6 +327,79 @@ describe('private projects', () => {
     assert.equal(out.status, 302);
     assert.equal((await d.get(asset)).status, 404);
     assert.equal((await d.get(releasePath())).status, 404);
+  });
+
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  /** A file as a browser fetches it: its cookies, any Accept, redirects not followed. */
+  const bytesOf = async (p: string, who?: Browser, method = 'GET') => {
+    const res = await fetch(server.url + p, { method, headers: { accept: '*/*', ...(who ? { cookie: who.cookieHeader() } : {}) }, redirect: 'manual' });
+    return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+  };
+  const local = (url: string) => url.replace(server.config.externalUrl, '');
+  const signOut = async (who: Browser) => assert.equal((await who.post('/users/sign_out', { authenticity_token: (await who.get('/')).token! })).status, 302);
+
+  test('a hosted package file linked from a release: the direct asset URL leads to it, and the session cookie downloads it; signed out it is a 404', async () => {
+    const bytes = randomBytes(150_000);
+    const file = `/api/v4/projects/${privateProject.id}/packages/generic/vault-cli/2.0.0/vault-cli-linux.tar.gz`;
+    const put = await fetch(server.url + file, { method: 'PUT', headers: { 'private-token': ROOT_TOKEN }, body: bytes });
+    assert.equal(put.status, 201, await put.text());
+    await createRelease(server, privateProject.id, 'hosted-2.0', [{ name: 'vault-cli (linux)', url: server.config.externalUrl + file, filepath: '/bin/vault-cli-linux.tar.gz', link_type: 'package' }]);
+    const direct = `/${privateProject.path_with_namespace}/-/releases/hosted-2.0/downloads/bin/vault-cli-linux.tar.gz`;
+
+    const d = await signIn(server, developer.username, developer.password);
+    // The release page links the direct asset URL; relinks sends the browser on to the hosted file.
+    assert.ok((await d.get(`/${privateProject.path_with_namespace}/-/releases/hosted-2.0`)).text.includes(`href="${server.config.externalUrl}${direct}"`));
+    const hop = await bytesOf(direct, d);
+    assert.equal(hop.status, 302);
+    assert.equal(local(hop.headers.get('location')!), file);
+    const got = await bytesOf(local(hop.headers.get('location')!), d);
+    assert.equal(got.status, 200);
+    assert.equal(sha(got.bytes), sha(bytes), 'the same bytes, by SHA-256');
+    assert.equal(got.headers.get('x-checksum-sha256'), sha(bytes));
+    assert.equal(got.headers.get('content-disposition'), 'attachment; filename="vault-cli-linux.tar.gz"');
+    const head = await bytesOf(file, d, 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(bytes.length));
+
+    // Nobody else's cookie, no cookie, and the API's other routes (a write, the package list) read no cookie.
+    const stranger = await signIn(server, outsider.username, outsider.password);
+    for (const who of [undefined, stranger]) {
+      assert.equal((await bytesOf(file, who)).status, 404);
+      assert.equal((await bytesOf(file, who, 'HEAD')).status, 404);
+    }
+    const write = await fetch(server.url + file.replace('vault-cli-linux', 'by-cookie'), { method: 'PUT', headers: { cookie: d.cookieHeader() }, body: 'x' });
+    assert.notEqual(write.status, 201, 'a package write never takes the cookie');
+    await write.arrayBuffer();
+    assert.equal((await bytesOf(`/api/v4/projects/${privateProject.id}/packages`, d)).status, 404, 'nor does the package list');
+    const listed = await server.request('GET', `/api/v4/projects/${privateProject.id}/packages/generic/vault-cli/2.0.0/by-cookie.tar.gz`, { token: ROOT_TOKEN });
+    assert.equal(listed.status, 404, 'nothing was stored');
+
+    await signOut(d);
+    assert.equal((await bytesOf(direct, d)).status, 404);
+    assert.equal((await bytesOf(file, d)).status, 404);
+  });
+
+  test("a private project's upload: both its web addresses serve it with the session cookie; without one, or signed out, 404", async () => {
+    const bytes = randomBytes(60_000);
+    const form = new FormData();
+    form.append('file', new Blob([bytes]), 'vault-notes.pdf');
+    const up = await fetch(`${server.url}/api/v4/projects/${privateProject.id}/uploads`, { method: 'POST', headers: { 'private-token': ROOT_TOKEN }, body: form });
+    assert.equal(up.status, 201);
+    const uploaded = (await up.json()) as { url: string; full_path: string };
+    const addresses = [uploaded.full_path, `/${privateProject.path_with_namespace}${uploaded.url}`];
+    assert.match(addresses[0], /^\/-\/project\/\d+\/uploads\/[0-9a-f]{32}\/vault-notes\.pdf$/);
+    const d = await signIn(server, developer.username, developer.password);
+    const stranger = await signIn(server, outsider.username, outsider.password);
+    for (const p of addresses) {
+      const got = await bytesOf(p, d);
+      assert.equal(got.status, 200, p);
+      assert.equal(sha(got.bytes), sha(bytes), p);
+      assert.equal(got.headers.get('content-disposition'), 'attachment; filename="vault-notes.pdf"', p);
+      assert.equal((await bytesOf(p)).status, 404, `${p} without a cookie`);
+      assert.equal((await bytesOf(p, stranger)).status, 404, `${p} to an outsider`);
+    }
+    await signOut(d);
+    for (const p of addresses) assert.equal((await bytesOf(p, d)).status, 404, `${p} after sign-out`);
   });
 });
 

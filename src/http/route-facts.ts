@@ -65,6 +65,12 @@ export const facts = {
   releaseRemove: { auth: ['personal', 'job'], scopes: WRITE_SCOPES, throttle: 'release-writes', body: PARAMS },
   /** Package reads: tokens of every kind, and HTTP Basic as package managers send them (curl --user). */
   packageRead: { auth: ['personal', 'job', 'basic'], scopes: READ_SCOPES, throttle: 'api' },
+  /**
+   * A package file's bytes, read: package reads, and a signed-in browser's session too, since a
+   * release page links hosted files (GitLab's API takes its session cookie on reads as well). No
+   * body, so no form and no authenticity token: a GET or HEAD changes nothing but a download count.
+   */
+  packageDownload: { auth: ['personal', 'job', 'basic', 'session'], scopes: READ_SCOPES, throttle: 'api' },
   /** A package file's bytes, streamed in. */
   packageUpload: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: ['stream'] },
   packageRemove: { auth: ['personal', 'job', 'basic'], scopes: WRITE_SCOPES, throttle: 'api', body: PARAMS },

@@ -99,7 +99,8 @@ export default async function genericPackageRoutes(instance: FastifyInstance, _d
   app.get(
     url,
     {
-      config: facts.packageRead,
+      // The one API route a browser's session cookie reaches: release pages link hosted files.
+      config: facts.packageDownload,
       schema: {
         summary: 'Download a package file (the newest of that name); Range and HEAD supported',
         tags: ['Generic packages'],
