@@ -51,7 +51,15 @@ export interface WebhookSettings {
   maxAttempts: number;
   /** Encrypts hook tokens and custom header values at rest when set. */
   secretKey: string | undefined;
+  /**
+   * Not from the environment: resolves a hook's host name, both when a hook is saved and before
+   * every attempt. The system resolver unless whoever starts the server (a test) gives another.
+   */
+  lookup?: HostLookup;
 }
+
+/** A host name's addresses, as `dns.lookup(host, { all: true })` gives them. */
+export type HostLookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
 
 export interface RateLimits {
   authenticated: number;

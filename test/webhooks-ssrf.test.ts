@@ -108,6 +108,64 @@ describe('with the local network not allowed (the default)', () => {
   });
 });
 
+describe('DNS rebinding, end to end: the server resolves hook names through a resolver the test controls', () => {
+  let server: TestServer;
+  const answers = new Map<string, string>();
+  const asked: string[] = [];
+  before(async () => {
+    server = await startTestServer(
+      { WEBHOOK_POLL_INTERVAL_MS: '50', WEBHOOK_RETRY_BASE_MS: '20', WEBHOOK_RETRY_MAX_MS: '40', WEBHOOK_MAX_ATTEMPTS: '2' },
+      {
+        configure: (config) => {
+          config.webhooks.lookup = async (host) => {
+            asked.push(host);
+            const address = answers.get(host);
+            if (!address) throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: 'ENOTFOUND' });
+            return [{ address, family: 4 }];
+          };
+        },
+      },
+    );
+  });
+  after(async () => server?.close());
+  const root = (method: string, path: string, json?: unknown) => server.request(method, path, { token: ROOT_TOKEN, json });
+
+  test('public when the hook is saved, 127.0.0.1 when it is delivered: refused at every attempt, nothing reaches the receiver', async () => {
+    const p = await createProject(server, `rebind${process.pid}`);
+    const P = `/api/v4/projects/${p.id}/hooks`;
+    // The receiver listens on 127.0.0.1: a delivery that followed the new answer would reach it.
+    const url = `http://rebind.test:${receiver.port}/rebound`;
+    answers.set('rebind.test', '93.184.216.34');
+    const hook = await root('POST', P, { url, releases_events: true });
+    assert.equal(hook.status, 201, hook.text);
+    assert.ok(asked.includes('rebind.test'), 'the name was resolved when the hook was saved');
+    // The same resolver refuses a name that points inside already when it is saved.
+    answers.set('inside.test', '127.0.0.1');
+    assert.equal((await root('POST', P, { url: `http://inside.test:${receiver.port}/inside`, releases_events: true })).status, 422);
+
+    answers.set('rebind.test', '127.0.0.1');
+    asked.length = 0;
+    assert.equal((await root('POST', `/api/v4/projects/${p.id}/releases`, { tag_name: 'v1', ref: 'main' })).status, 201);
+    const db = server.running.store.db;
+    await eventually(async () => (await db.selectFrom('web_hook_deliveries').select('state').where('hook_id', '=', hook.body.id).executeTakeFirstOrThrow()).state === 'failed', 10_000, 'given up');
+    const given = await db.selectFrom('web_hook_deliveries').selectAll().where('hook_id', '=', hook.body.id).executeTakeFirstOrThrow();
+    assert.equal(given.attempts, 2);
+    assert.equal(given.last_error, 'URL is blocked: Requests to localhost are not allowed');
+    const events = (await root('GET', `${P}/${hook.body.id}/events`)).body as Array<{ response_status: string; internal_error_message: string }>;
+    assert.deepEqual(events.map((e) => [e.response_status, e.internal_error_message]), [
+      ['internal error', 'URL is blocked: Requests to localhost are not allowed'],
+      ['internal error', 'URL is blocked: Requests to localhost are not allowed'],
+    ]);
+    assert.equal(asked.filter((h) => h === 'rebind.test').length, 2, 'resolved again before each attempt');
+    // The test call is checked the same way.
+    const tested = await root('POST', `${P}/${hook.body.id}/test/releases_events`);
+    assert.equal(tested.status, 422);
+    assert.equal(tested.text, '{"message":"URL is blocked: Requests to localhost are not allowed"}');
+    await sleep(100);
+    assert.equal(receiver.requests.filter((r) => r.url === '/rebound' || r.url === '/inside').length, 0, 'nothing reached the receiver');
+  });
+});
+
 describe('with the local network allowed: what a receiver cannot do', () => {
   let server: TestServer;
   let other: Receiver;

@@ -12,11 +12,13 @@ import { writableRelease } from './release-access.js';
 import { localTime, type LinkValues, type ReleaseValues } from './release-pages.js';
 import { createRelease } from './releases.js';
 import { parseTime } from './calendar.js';
+import { fireReleaseHooks } from './webhooks/fire.js';
 
 // The web's new-release and edit forms. They keep the API's rules (link-rules.ts, the release
 // services' checks) and its messages, but report each error beside the field it is about; an edit
 // changes the release and adds, edits and removes its links in one transaction, so a form that
-// fails saves nothing.
+// fails saves nothing. Both send the Release Hook the API's create and update send (the new form
+// through createRelease; the edit form fires `update` in its own transaction).
 
 /** What a form sends; every field is text (or absent). */
 export interface ReleaseFormInput {
@@ -184,6 +186,9 @@ export async function updateFromForm(ctx: Ctx, projectRef: string, tagName: stri
         updated_at: stamp,
       });
       await auditRelease(trx, ctx, projectId, 'updated', beforeSnapshot, await releaseSnapshot(trx, updated));
+      // GitLab's edit page saves through Releases::UpdateService, which fires `update`: here one
+      // event for the whole save, its payload the release and links as this transaction leaves them.
+      await fireReleaseHooks(trx, ctx, view.project, updated, 'update');
     });
   } catch (error) {
     // Another change took a name, URL or path meanwhile (or rows swapped them): nothing was saved.

@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Dialect } from './db.js';
 import type { DB } from './schema.js';
 import { PERMANENTLY_DISABLED_FAILURE_THRESHOLD, TEMPORARILY_DISABLED_FAILURE_THRESHOLD, type NewWebHookLog, type WebHookEventsTable } from './webhook-schema.js';
@@ -40,9 +40,11 @@ const SCAN = 512;
 
 /**
  * The oldest due, unclaimed delivery of each hook that may be sent to now, leaving out the hooks
- * this worker is sending to already. Read without locks: claim() decides who gets them.
+ * this worker is sending to already and the deliveries it found held by another worker (`held`:
+ * a row another transaction has locked, on PostgreSQL), so the look goes past them to the next.
+ * Read without locks: claim() decides who gets them.
  */
-export async function dueDeliveries(db: Kysely<DB>, now: string, busyHooks: number[], limit: number): Promise<Array<{ id: number; hook_id: number; url: string }>> {
+export async function dueDeliveries(db: Kysely<DB>, now: string, busyHooks: number[], limit: number, held: number[] = []): Promise<Array<{ id: number; hook_id: number; url: string }>> {
   const rows = await db
     .selectFrom('web_hook_deliveries as d')
     .innerJoin('web_hooks as h', 'h.id', 'd.hook_id')
@@ -54,6 +56,7 @@ export async function dueDeliveries(db: Kysely<DB>, now: string, busyHooks: numb
         .where('state', '=', 'pending')
         .where('next_attempt_at', '<=', now)
         .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+        .$if(held.length > 0, (q) => q.where('id', 'not in', held))
         .orderBy('next_attempt_at')
         .limit(SCAN),
     )
@@ -93,21 +96,35 @@ export async function claim(trx: Kysely<DB>, dialect: Dialect, ids: number[], no
   return rows.map((r) => r.id);
 }
 
-/** The oldest due, unclaimed delivery of one hook, claimed for this worker (the slot that just sent to the hook goes on with it). */
+/**
+ * The oldest due, unclaimed delivery of one hook, claimed for this worker (the slot that just sent
+ * to the hook goes on with it). On PostgreSQL a delivery whose row another transaction holds is
+ * passed over for the next one (SKIP LOCKED is applied before the LIMIT).
+ */
 export async function claimNextOfHook(trx: Kysely<DB>, dialect: Dialect, hookId: number, now: string, until: string, worker: string): Promise<number | undefined> {
-  const next = await trx
-    .selectFrom('web_hook_deliveries')
-    .select('id')
-    .where('hook_id', '=', hookId)
+  const unclaimed = (w: ExpressionBuilder<DB, 'web_hook_deliveries'>) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]);
+  const row = await trx
+    .updateTable('web_hook_deliveries')
+    .set({ locked_until: until, locked_by: worker })
+    // `=`, not `in`: an uncorrelated scalar subquery runs once. Under `in` PostgreSQL may run a
+    // LIMIT … SKIP LOCKED subquery again for other rows, and each run can pick another delivery.
+    .where('id', '=', (eb) =>
+      eb
+        .selectFrom('web_hook_deliveries')
+        .select('id')
+        .where('hook_id', '=', hookId)
+        .where('state', '=', 'pending')
+        .where('next_attempt_at', '<=', now)
+        .where(unclaimed)
+        .orderBy('id')
+        .limit(1)
+        .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
+    )
     .where('state', '=', 'pending')
-    .where('next_attempt_at', '<=', now)
-    .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
-    .orderBy('id')
-    .limit(1)
+    .where(unclaimed)
+    .returning('id')
     .executeTakeFirst();
-  if (!next) return undefined;
-  const [claimed] = await claim(trx, dialect, [next.id], now, until, worker);
-  return claimed;
+  return row?.id;
 }
 
 export interface ClaimedDelivery {

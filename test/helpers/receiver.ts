@@ -1,4 +1,5 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 // A webhook receiver the tests start: it keeps every request it gets (headers as sent, body as
@@ -33,7 +34,7 @@ export interface Receiver {
   close(): Promise<void>;
 }
 
-export async function startReceiver(): Promise<Receiver> {
+export async function startReceiver(options: { tls?: { key: string; cert: string } } = {}): Promise<Receiver> {
   const hanging = new Set<http.ServerResponse>();
   let current = 0;
   let most = 0;
@@ -69,7 +70,7 @@ export async function startReceiver(): Promise<Receiver> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     current++;
     most = Math.max(most, current);
     res.on('close', () => current--);
@@ -93,9 +94,10 @@ export async function startReceiver(): Promise<Receiver> {
       const timer = setInterval(() => res.write(chunk), 5);
       res.on('close', () => clearInterval(timer));
     });
-  });
+  };
+  const server = options.tls ? https.createServer(options.tls, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   receiver.port = (server.address() as AddressInfo).port;
-  receiver.url = `http://127.0.0.1:${receiver.port}`;
+  receiver.url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${receiver.port}`;
   return receiver;
 }

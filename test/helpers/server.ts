@@ -34,8 +34,11 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts the real server on a free port over a store of its own, with `root` bootstrapped. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * Starts the real server on a free port over a store of its own, with `root` bootstrapped.
+ * `configure` may change what the environment cannot give (a webhook resolver) before it starts.
+ */
+export async function startTestServer(env: Record<string, string> = {}, options: { configure?: (config: Config) => void } = {}): Promise<TestServer> {
   const store = await createTestStore();
   const config = loadConfig({
     PORT: '0',
@@ -47,6 +50,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     LOG_LEVEL: 'trace',
     ...env,
   });
+  options.configure?.(config);
   const log = secretScanningLog();
   // Every test that starts a server also checks its answers against the OpenAPI document.
   const responseProblems: string[] = [];

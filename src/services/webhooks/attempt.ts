@@ -99,7 +99,7 @@ export async function attempt(input: AttemptInput, settings: WebhookSettings, si
     const headers = headersFor(input, settings);
     logged = headers.logged;
     // One deadline for the whole attempt: resolving the name counts too.
-    const target = await within(resolveTarget(input.url, settings.allowLocalRequests), settings.timeoutMs);
+    const target = await within(resolveTarget(input.url, settings.allowLocalRequests, settings.lookup), settings.timeoutMs);
     const left = Math.max(1, settings.timeoutMs - (performance.now() - started));
     answer = await post(target, headers.sent, Buffer.from(input.payload, 'utf8'), { timeoutMs: left, verifyTls: input.verifyTls, signal });
     if (answer.error?.startsWith('Request timed out')) answer.error = `Request timed out after ${settings.timeoutMs} ms`;

@@ -59,7 +59,7 @@ const invalidUrl = () => new ApiError(422, { message: 'Invalid url given' });
 async function checkUrl(ctx: Ctx, url: string): Promise<void> {
   if (url.trim() === '' || url.length > MAX_URL_LENGTH) throw invalidUrl();
   try {
-    await checkHookUrl(url, ctx.config.webhooks.allowLocalRequests);
+    await checkHookUrl(url, ctx.config.webhooks.allowLocalRequests, ctx.config.webhooks.lookup);
   } catch (error) {
     if (error instanceof BlockedUrl) throw invalidUrl();
     throw error;

@@ -1,6 +1,7 @@
 import dns from 'node:dns/promises';
 import net from 'node:net';
 import os from 'node:os';
+import type { HostLookup } from '../../config.js';
 
 // GitLab's URL blocker for webhooks (Gitlab::HTTP_V2::UrlBlocker): only http and https, and, unless
 // the local network is allowed, no address of this host, loopback, private (RFC 1918, IPv6 unique
@@ -98,14 +99,13 @@ function literalOf(url: URL): string | null {
 /** A name that does not resolve this fast when a hook is saved counts as not resolving. */
 const SAVE_LOOKUP_MS = 5000;
 
-type Lookup = (host: string) => Promise<Array<{ address: string; family: number }>>;
-const systemLookup: Lookup = (host) => dns.lookup(host, { all: true, verbatim: true });
+const systemLookup: HostLookup = (host) => dns.lookup(host, { all: true, verbatim: true });
 
 /**
  * The check when a hook is saved. As GitLab's validation there, a name that does not resolve now
  * is accepted (it is checked again, and must resolve, at every delivery).
  */
-export async function checkHookUrl(raw: string, allowLocal: boolean, lookup: Lookup = systemLookup): Promise<void> {
+export async function checkHookUrl(raw: string, allowLocal: boolean, lookup: HostLookup = systemLookup): Promise<void> {
   const url = parseHookUrl(raw);
   if (allowLocal) return;
   const literal = literalOf(url);
@@ -125,7 +125,7 @@ export async function checkHookUrl(raw: string, allowLocal: boolean, lookup: Loo
 }
 
 /** The check before each attempt: the name must resolve, every address must pass, and the first is used. */
-export async function resolveTarget(raw: string, allowLocal: boolean, lookup: Lookup = systemLookup): Promise<Target> {
+export async function resolveTarget(raw: string, allowLocal: boolean, lookup: HostLookup = systemLookup): Promise<Target> {
   const url = parseHookUrl(raw);
   const literal = literalOf(url);
   let found: Array<{ address: string; family: number }>;

@@ -26,6 +26,8 @@ export interface DeliveryWorker {
 }
 
 const SHUTDOWN_GRACE_MS = 2000;
+/** Deliveries found held by others that one look goes past before it leaves the rest to the next poll. */
+const MAX_HELD_PER_LOOK = 256;
 /** Deliveries a slot sends to one hook in a row before it lets the oldest due delivery of any hook go first. */
 const RUN_LENGTH = 32;
 const QUEUE_LOG_INTERVAL_MS = 60_000;
@@ -64,16 +66,19 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
       return;
     }
     ticking = true;
+    // Picked but not claimed in this look: held by another worker (on PostgreSQL, maybe only a row
+    // lock, which the read of due deliveries does not see). Looked past, so they hold up nothing.
+    const held = new Set<number>();
     try {
       do {
         again = false;
         const free = settings.workers - inFlight.size;
-        if (stopping || free <= 0) break;
+        if (stopping || free <= 0 || held.size >= MAX_HELD_PER_LOOK) break;
         const nowMs = Date.now();
         const now = new Date(nowMs).toISOString();
         const busyHooks = [...inFlight.values()].map((f) => f.hookId);
         const busyOrigins = new Set([...inFlight.values()].map((f) => f.origin));
-        const due = await dueDeliveries(store.db, now, busyHooks, free * 4);
+        const due = await dueDeliveries(store.db, now, busyHooks, free * 4, [...held]);
         const picked: number[] = [];
         for (const d of due) {
           const origin = originOf(d.url);
@@ -84,8 +89,11 @@ export function startDeliveryWorker(store: Store, config: Config, log: FastifyBa
         if (picked.length === 0) break;
         const claimed = await store.write((trx) => claim(trx, store.dialect, picked, now, claimUntil(nowMs), me));
         for (const row of await claimedDeliveries(store.db, claimed)) start(row);
+        const taken = new Set(claimed);
+        for (const id of picked) if (!taken.has(id)) held.add(id);
+        // Some held elsewhere: look again past them (each look adds to `held`, so this ends).
         // All taken: there may be more due right away.
-        if (claimed.length === picked.length && picked.length === free) again = true;
+        if (claimed.length < picked.length || picked.length === free) again = true;
       } while (again && !stopping);
     } catch (error) {
       if (Date.now() - lastTickError > 60_000) {
