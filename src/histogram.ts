@@ -44,7 +44,19 @@ export class FastHistogram {
 
   /** One observation; `labelValues` in the order of the label names. */
   observe(value: number, ...labelValues: LabelValue[]): void {
+    this.add(this.seriesOf(labelValues), value);
+  }
+
+  /**
+   * An observer for one series, for a caller whose labels never change (a prepared statement's
+   * kind): the series is found once, not on every observation.
+   */
+  observerOf(...labelValues: LabelValue[]): (value: number) => void {
     const series = this.seriesOf(labelValues);
+    return (value) => this.add(series, value);
+  }
+
+  private add(series: Series, value: number): void {
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && value > bounds[i]) i++;
@@ -88,8 +100,12 @@ export class FastHistogram {
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }
 
+  /** Zeroes every series in place, so observers already handed out keep counting into them. */
   reset(): void {
-    this.root = new Map();
-    this.series = [];
+    for (const s of this.series) {
+      s.counts.fill(0);
+      s.sum = 0;
+      s.count = 0;
+    }
   }
 }

@@ -28,31 +28,59 @@ export function operationOf(sql: string): string {
   return OPERATIONS.get(sql.slice(start, end).toLowerCase()) ?? 'other';
 }
 
-/** The same statement, its all() and run() timed; iterate() (a streamed read) is left as it is. */
-export function timedStatement(statement: SQLite.Statement, sql: string): SQLite.Statement {
-  const operation = operationOf(sql);
-  const timed = <A extends unknown[], R>(run: (...args: A) => R) => (...args: A): R => {
+/**
+ * A prepared statement whose all() and run() are timed; iterate() (a streamed read) is left as it
+ * is. Its kind's series is found once, when it is prepared. Kysely's driver calls all() and run()
+ * with one array of parameters, and that is all this takes.
+ */
+class TimedStatement {
+  readonly reader: boolean;
+  private readonly observe: (seconds: number) => void;
+
+  constructor(
+    private readonly statement: SQLite.Statement,
+    private readonly operation: string,
+  ) {
+    this.reader = statement.reader;
+    this.observe = dbQueryDuration.observerOf(operation);
+  }
+
+  get busy(): boolean {
+    return this.statement.busy;
+  }
+
+  all(parameters: unknown[]): unknown[] {
     const started = performance.now();
     try {
-      const result = run(...args);
-      dbQueryDuration.observe((performance.now() - started) / 1000, operation);
-      return result;
+      const rows = this.statement.all(parameters);
+      this.observe((performance.now() - started) / 1000);
+      return rows;
     } catch (error) {
-      dbQueryErrors.inc({ operation });
+      dbQueryErrors.inc({ operation: this.operation });
       throw error;
     }
-  };
-  // What Kysely's driver and the statement cache use of a statement, and nothing more.
-  const wrapper = {
-    reader: statement.reader,
-    get busy() {
-      return statement.busy;
-    },
-    all: timed(statement.all.bind(statement)),
-    run: timed(statement.run.bind(statement)),
-    iterate: statement.iterate.bind(statement),
-  };
-  return wrapper as unknown as SQLite.Statement;
+  }
+
+  run(parameters: unknown[]): SQLite.RunResult {
+    const started = performance.now();
+    try {
+      const result = this.statement.run(parameters);
+      this.observe((performance.now() - started) / 1000);
+      return result;
+    } catch (error) {
+      dbQueryErrors.inc({ operation: this.operation });
+      throw error;
+    }
+  }
+
+  iterate(parameters: unknown[]): IterableIterator<unknown> {
+    return this.statement.iterate(parameters);
+  }
+}
+
+/** The same statement, timed (see TimedStatement). */
+export function timedStatement(statement: SQLite.Statement, sql: string): SQLite.Statement {
+  return new TimedStatement(statement, operationOf(sql)) as unknown as SQLite.Statement;
 }
 
 /** For a query already sent: its duration, or its failure, once it settles. */
