@@ -86,3 +86,29 @@ test(`${SAME_URL_CREATES} concurrent creates of one name and url: one 201, every
   const winner = responses.find((r) => r.status === 201)!.body;
   assert.deepEqual(await rowsOf('v2.0'), [{ id: winner.id, ...link }]);
 });
+
+test('a tag deleted while its release is being created: no release is ever left without its tag', { timeout: 120_000 }, async () => {
+  // Each round: the tag exists, then one instance creates its release while the other deletes
+  // the tag. Either order is fine (release and tag both kept, or both gone); an orphan is not.
+  const ROUNDS = 60;
+  const outcomes: Record<string, number> = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    const tag = `t-race-${round}`;
+    const made = await instances[0].request('POST', `/api/v4/projects/${projectId}/repository/tags`, { token: ROOT_TOKEN, json: { tag_name: tag, ref: 'main' } });
+    assert.equal(made.status, 201, made.text);
+    const [create, remove] = await Promise.all([
+      instances[round % 2].request('POST', `/api/v4/projects/${projectId}/releases`, { token: ROOT_TOKEN, json: { tag_name: tag } }),
+      instances[(round + 1) % 2].request('DELETE', `/api/v4/projects/${projectId}/repository/tags/${tag}`, { token: ROOT_TOKEN }),
+    ]);
+    const key = `${create.status}/${remove.status}`;
+    outcomes[key] = (outcomes[key] ?? 0) + 1;
+    assert.ok([201, 422].includes(create.status), `release create: ${create.status} ${create.text}`);
+    assert.ok([204, 404].includes(remove.status), `tag delete: ${remove.status} ${remove.text}`);
+  }
+  console.log(`tag delete vs release create (${store!.kind}), ${ROUNDS} rounds, create/delete statuses: ${JSON.stringify(outcomes)}`);
+  const orphans = await queryStore<{ tag_name: string }>(
+    store!,
+    `select r.tag_name from releases r left join tags t on t.project_id = r.project_id and t.name = r.tag_name where r.project_id = ${projectId} and t.id is null`,
+  );
+  assert.deepEqual(orphans, []);
+});

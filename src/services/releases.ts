@@ -10,7 +10,7 @@ import { lockedRelease } from '../store/releases.js';
 import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
-import { findTag, insertTag } from '../store/tags.js';
+import { findTag, insertTag, lockedTag } from '../store/tags.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
 import type { Ctx } from './context.js';
 import { rememberResponse } from './idempotency.js';
@@ -132,8 +132,11 @@ export async function createRelease(ctx: Ctx, projectRef: string, input: CreateR
   const at = now();
   try {
     return await ctx.write(async (trx) => {
-      if (!existingTag) {
-        await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, ref!), message: input.tag_message ?? '', created_at: at });
+      // Looked at again under its lock: a tag deleted (or created) since the check above decides
+      // here, so a release never outlives its tag.
+      if (!(await lockedTag(trx, projectId, input.tag_name))) {
+        if (!ref) throw unprocessable('Ref is not specified');
+        await insertTag(trx, { project_id: projectId, name: input.tag_name, target: targetFor(projectId, ref), message: input.tag_message ?? '', created_at: at });
       }
       const release = await releases.insertRelease(trx, {
         project_id: projectId,

@@ -5,7 +5,7 @@ import type { Page } from '../store/page.js';
 import { canCreateTag, canDeleteTag, canReadCode, isProtectedTag, type ProjectView } from '../policy.js';
 import { isUniqueViolation, now } from '../store/errors.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
-import { findTag, insertTag, listTags as listTagRows } from '../store/tags.js';
+import { findTag, insertTag, listTags as listTagRows, lockedTag } from '../store/tags.js';
 import { lockedRelease } from '../store/releases.js';
 import { deleteRelease, findRelease } from '../store/releases.js';
 import { deleteTagRow, releasesOfTags } from '../store/tag-releases.js';
@@ -94,6 +94,8 @@ export async function deleteTag(ctx: Ctx, projectRef: string, name: string): Pro
   const rules = await listAllProtectedTags(ctx.db, view.project.id);
   if (!canDeleteTag(ctx.actor, view, rules, name)) throw forbidden();
   await ctx.write(async (trx) => {
+    // Under the tag's lock, a release created meanwhile is seen and deleted with it.
+    if (!(await lockedTag(trx, view.project.id, name))) throw new ApiError(404, { message: '404 Tag Not Found' });
     const release = await findRelease(trx, view.project.id, name);
     const locked = release && (await lockedRelease(trx, release.id));
     if (locked) {
