@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ROOT_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
 import { createProject } from './helpers/fixtures.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually } from './helpers/eventually.js';
 import { BlockedUrl, resolveTarget } from '../src/services/webhooks/url-guard.js';
 import { post } from '../src/services/webhooks/http.js';
 
@@ -14,13 +15,6 @@ import { post } from '../src/services/webhooks/http.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} did not hold within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 let receiver: Receiver;
 before(async () => {

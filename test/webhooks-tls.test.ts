@@ -3,21 +3,12 @@ import { after, before, describe, test } from 'node:test';
 import { ROOT_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
 import { createProject } from './helpers/fixtures.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually } from './helpers/eventually.js';
 import { selfSignedCertificate } from './helpers/tls.js';
 
 // enable_ssl_verification against an HTTPS receiver whose certificate is self-signed (made at test
 // time): with it on (GitLab's default) no request gets through, the attempt is logged with the TLS
 // error and retried; with it off the same receiver gets the delivery.
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} did not hold within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 let server: TestServer;
 let receiver: Receiver;

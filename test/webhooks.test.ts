@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { ROOT_TOKEN, startTestServer, type TestServer } from './helpers/server.js';
 import { addMember, createProject, createUser, type TestUser } from './helpers/fixtures.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { eventually } from './helpers/eventually.js';
 
 // Project webhooks: GitLab's hooks API, the Release Hook as a receiver gets it (payload byte for
 // byte, headers), where it fires, retries, GitLab's auto-disabling, the test call and the events
@@ -55,14 +56,6 @@ async function addHook(projectId: number, fields: Record<string, unknown> = {}) 
   return res.body as { id: number };
 }
 
-/** Until `check` holds (polling the store or the API), or fail after `ms`. */
-async function eventually(check: () => Promise<boolean>, ms = 10_000, what = 'condition') {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) assert.fail(`${what} did not hold within ${ms} ms`);
-    await sleep(25);
-  }
-}
 
 /** The requests the receiver got for one project's hook path. */
 const requestsTo = (path: string) => receiver.requests.filter((r) => r.url === path);
