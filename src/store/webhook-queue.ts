@@ -38,6 +38,10 @@ const executableAt = (now: string) => sql<boolean>`(h.recent_failures <= ${PERMA
 /** How many due deliveries one look reads at most before picking one per hook. */
 const SCAN = 512;
 
+/** A delivery no worker holds at `now`: never claimed, or its claim has run out. */
+const unclaimedAt = (now: string) => (w: ExpressionBuilder<DB, 'web_hook_deliveries'>) =>
+  w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]);
+
 /**
  * The oldest due, unclaimed delivery of each hook that may be sent to now, leaving out the hooks
  * this worker is sending to already and the deliveries it found held by another worker (`held`:
@@ -55,7 +59,7 @@ export async function dueDeliveries(db: Kysely<DB>, now: string, busyHooks: numb
         .select('id')
         .where('state', '=', 'pending')
         .where('next_attempt_at', '<=', now)
-        .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+        .where(unclaimedAt(now))
         .$if(held.length > 0, (q) => q.where('id', 'not in', held))
         .orderBy('next_attempt_at')
         .limit(SCAN),
@@ -86,11 +90,11 @@ export async function claim(trx: Kysely<DB>, dialect: Dialect, ids: number[], no
         .select('id')
         .where('id', 'in', ids)
         .where('state', '=', 'pending')
-        .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+        .where(unclaimedAt(now))
         .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
     )
     .where('state', '=', 'pending')
-    .where((w) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]))
+    .where(unclaimedAt(now))
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
@@ -102,7 +106,6 @@ export async function claim(trx: Kysely<DB>, dialect: Dialect, ids: number[], no
  * passed over for the next one (SKIP LOCKED is applied before the LIMIT).
  */
 export async function claimNextOfHook(trx: Kysely<DB>, dialect: Dialect, hookId: number, now: string, until: string, worker: string): Promise<number | undefined> {
-  const unclaimed = (w: ExpressionBuilder<DB, 'web_hook_deliveries'>) => w.or([w('locked_until', 'is', null), w('locked_until', '<', now)]);
   const row = await trx
     .updateTable('web_hook_deliveries')
     .set({ locked_until: until, locked_by: worker })
@@ -115,13 +118,13 @@ export async function claimNextOfHook(trx: Kysely<DB>, dialect: Dialect, hookId:
         .where('hook_id', '=', hookId)
         .where('state', '=', 'pending')
         .where('next_attempt_at', '<=', now)
-        .where(unclaimed)
+        .where(unclaimedAt(now))
         .orderBy('id')
         .limit(1)
         .$if(dialect === 'postgres', (q) => q.forUpdate().skipLocked()),
     )
     .where('state', '=', 'pending')
-    .where(unclaimed)
+    .where(unclaimedAt(now))
     .returning('id')
     .executeTakeFirst();
   return row?.id;
