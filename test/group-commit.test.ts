@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import { openStore, type Store } from '../src/store/db.js';
+import { afterCommit } from '../src/store/after-commit.js';
 import { groupCommit } from '../src/store/group-commit.js';
 import { migrate } from '../src/store/migrate.js';
 import type { DB } from '../src/store/schema.js';
@@ -73,6 +74,32 @@ describe('Store.write on the test store', () => {
     assert.equal(ok.status, 'fulfilled');
     assert.equal((failed as PromiseRejectedResult).reason, mine);
     assert.deepEqual(await namesIn(store.db, 'own-'), ['own-a']);
+  });
+
+  test('afterCommit: a unit\'s functions run once its COMMIT has returned, and never for a unit that failed', async () => {
+    const ran: string[] = [];
+    // Another connection's view: what it sees when each function runs is what was committed.
+    const committedWhenRun: Record<string, string[]> = {};
+    const note = (name: string) => async () => {
+      ran.push(name);
+      committedWhenRun[name] = await namesIn(store.db, 'ac-');
+    };
+    const pending: Promise<void>[] = [];
+    const unit = (name: string, fail: boolean) =>
+      store.write(async (trx) => {
+        await addUser(trx, `ac-${name}`);
+        afterCommit(trx, () => pending.push(note(name)()));
+        if (fail) await addUser(trx, `ac-${name}`); // a unique violation after afterCommit
+      });
+    const results = await Promise.allSettled([unit('a', false), unit('b', true), unit('c', false)]);
+    await Promise.all(pending);
+    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(ran.sort(), ['a', 'c']);
+    for (const name of ['a', 'c']) assert.ok(committedWhenRun[name].includes(`ac-${name}`), `${name} ran before its row was committed`);
+    // Outside a unit, there is nothing to wait for.
+    let now = false;
+    afterCommit(store.db, () => (now = true));
+    assert.equal(now, true);
   });
 
   test('reads issued among many writes are answered, in between batches', async () => {

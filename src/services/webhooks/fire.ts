@@ -37,5 +37,5 @@ export async function fireReleaseHooks(trx: Kysely<DB>, ctx: Ctx, project: Proje
     { project_id: project.id, trigger: 'release_hooks', uuid: randomUUID(), payload: JSON.stringify(data), request_id: ctx.requestId ?? null, created_at: now() },
     hookIds.map((hookId) => ({ hookId, idempotencyKey: randomUUID() })),
   );
-  afterCommit(wake);
+  afterCommit(trx, wake);
 }
