@@ -103,6 +103,13 @@ export function connectionWaited(started: number): void {
   dbConnectionWait.observe((performance.now() - started) / 1000);
 }
 
+const observeNoWait = dbConnectionWait.observerOf();
+
+/** A caller that found a database connection free. */
+function connectionWaitedNothing(): void {
+  observeNoWait(0);
+}
+
 /**
  * The same dialect, timing how long each query or transaction waits for SQLite's one connection
  * (the queue a group commit holds from BEGIN to COMMIT). PostgreSQL's pool checkout is timed in
@@ -116,12 +123,25 @@ export function timingConnections(dialect: Dialect): Dialect {
     createDriver() {
       const driver = dialect.createDriver();
       const acquire = driver.acquireConnection.bind(driver);
+      const release = driver.releaseConnection.bind(driver);
+      // Holders and waiters of the connection. The driver's mutex is taken and given back only
+      // here, so with none the connection is free and the wait is nil: it is recorded as such,
+      // without a timing callback, which would cost each query one more promise.
+      let claims = 0;
       driver.acquireConnection = () => {
+        if (claims++ === 0) {
+          connectionWaitedNothing();
+          return acquire();
+        }
         const started = performance.now();
         return acquire().then((connection) => {
           connectionWaited(started);
           return connection;
         });
+      };
+      driver.releaseConnection = (connection) => {
+        claims--;
+        return release(connection);
       };
       return driver;
     },
