@@ -51,10 +51,15 @@ export interface ProjectReleaseRow {
 
 const MAX_ID = 2147483647;
 
-function pick<T>(row: Record<string, unknown>, table: 'r' | 'l', columns: readonly string[]): T | undefined {
-  if (row[`__${table}_id`] === null || row[`__${table}_id`] === undefined) return undefined;
+/** The row keys of a joined table's columns, made once: `__r_id`, `__r_name`... */
+const keysOf = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => [c, `__${table}_${c}`] as const);
+const RELEASE_KEYS = keysOf('r', RELEASE_COLUMNS);
+const LINK_KEYS = keysOf('l', LINK_COLUMNS);
+
+function pick<T>(row: Record<string, unknown>, keys: readonly (readonly [string, string])[]): T | undefined {
+  if (row[keys[0][1]] === null || row[keys[0][1]] === undefined) return undefined;
   const out: Record<string, unknown> = {};
-  for (const c of columns) out[c] = row[`__${table}_${c}`];
+  for (const [column, key] of keys) out[column] = row[key];
   return out as T;
 }
 
@@ -77,11 +82,12 @@ export async function findProjectRelease(
   const [row] = (await run(db, byId ? Number(ref) : ref.toLowerCase(), userId ?? 0, tagName, withLink ? linkId! : 0)) as Record<string, unknown>[];
   if (!row) return undefined;
   const project: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(row)) if (!k.startsWith('__')) project[k] = v;
+  for (const c of PROJECT_COLUMNS) project[c] = row[c];
+  project.access_level = row.access_level;
   return {
     project: project as unknown as ProjectRow,
-    release: pick<Release>(row, 'r', RELEASE_COLUMNS),
-    link: withLink ? pick<ReleaseLink>(row, 'l', LINK_COLUMNS) : undefined,
+    release: pick<Release>(row, RELEASE_KEYS),
+    link: withLink ? pick<ReleaseLink>(row, LINK_KEYS) : undefined,
     protectedTags: Number(row.__protected_tags),
   };
 }
