@@ -6,7 +6,7 @@ import type { TokenResolver } from './http/credentials.js';
 import bodies from './http/bodies.js';
 import pipeline from './http/pipeline.js';
 import { addRelinksKeywords, schemaErrorFormatter, sharedValidators } from './http/validation.js';
-import { loggerOptions, requestIdOf } from './http/logging.js';
+import { loggerOptions, requestIdOf, requestLogger } from './http/logging.js';
 import { clientErrorHandler, frameworkErrors } from './http/security.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerApiDocs } from './http/api-docs.js';
@@ -44,6 +44,7 @@ export async function buildApp({ config, store, tokenResolvers = [], logger = tr
     logger: logger ? { ...loggerOptions(config.logLevel), stream: logStream } : false,
     // GitLab answers every request with its correlation id as X-Request-Id, and logs it under that name.
     genReqId: requestIdOf,
+    childLoggerFactory: requestLogger,
     logController: new LogController({ requestIdLogLabel: 'correlation_id' }),
     bodyLimit: BODY_LIMIT,
     // Only these may tell us the client's address (X-Forwarded-For): see TRUSTED_PROXIES.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyRequest } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { Bindings, ChildLoggerOptions, Level, Logger, LoggerOptions } from 'pino';
 
 // What a log line may say about a request. GitLab filters credentials from every log it writes
 // (Rails' filter_parameters); relinks does the same in one place: the request serializer writes
@@ -79,4 +79,77 @@ export function loggerOptions(level: string): LoggerOptions {
     redact: { paths: REDACT_PATHS, censor: FILTERED },
     serializers: { req: serializeRequest as never },
   };
+}
+
+type LogCall = (...args: unknown[]) => void;
+
+/**
+ * Fastify makes a child logger for every request, so that each of its lines carries the request
+ * id. pino's child() serializes (and redacts) those bindings when it is made, though most requests
+ * write no line at the levels a server runs at: this one is made at the first line written.
+ */
+class RequestLogger {
+  #child: Logger | undefined;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindings: Bindings,
+  ) {}
+
+  private get real(): Logger {
+    return (this.#child ??= this.parent.child(this.bindings));
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if ((this.#child ?? this.parent).isLevelEnabled(level)) (this.real[level] as LogCall)(...args);
+  }
+
+  get level(): string {
+    return this.real.level;
+  }
+
+  set level(level: string) {
+    this.real.level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.#child ? this.#child.isLevelEnabled(level) : this.parent.isLevelEnabled(level);
+  }
+
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger {
+    return this.real.child(bindings, options);
+  }
+}
+
+/** Fastify's childLoggerFactory: a request's logger, made when first used (see RequestLogger). */
+export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  // A route's own level or serializers (none today) need pino's child at once.
+  if (Object.keys(options).length > 0) return logger.child(bindings, options);
+  return new RequestLogger(logger as unknown as Logger, bindings) as unknown as FastifyBaseLogger;
 }
