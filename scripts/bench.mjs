@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32] [--metrics-rounds 4]
+// npm run bench [-- --postgres] [--links 1000000] [--duration 5] [--connections 32] [--metrics-rounds 4] [--instructions 3]
 //
 // Measures relinks against a bare node:http server that answers a body of the same size, case by
 // case (bare first, then relinks), and prints req/s, latency, non-2xx and the ratio relinks/bare.
@@ -13,11 +13,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildDist, freePort, root, sleep } from './lib.mjs';
 import { measureFiles, printFiles } from './bench-files.mjs';
+import { measureInstructions, printInstructions, valgrindMissing } from './bench-instructions.mjs';
 
 // ---------------------------------------------------------------- helpers
 
 function parseArgs(argv) {
-  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 4, filesMb: 256 };
+  const opts = { postgres: false, links: 0, duration: 5, connections: 32, keep: false, only: null, metricsRounds: 4, filesMb: 256, instructions: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -33,13 +34,15 @@ function parseArgs(argv) {
     else if (a === '--only') opts.only = value().toLowerCase();
     else if (a === '--metrics-rounds') opts.metricsRounds = Number(value());
     else if (a === '--files-mb') opts.filesMb = Number(value());
+    else if (a === '--instructions') opts.instructions = Number(value());
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 4] [--files-mb 256 (0: no file cases)]');
+      console.log('usage: npm run bench -- [--postgres] [--links 1000000] [--duration 5] [--connections 32] [--keep] [--only <case>] [--metrics-rounds 4] [--files-mb 256 (0: no file cases)] [--instructions <pairs> (callgrind counts, metrics off/on)]');
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
   }
   if (!Number.isInteger(opts.links) || opts.links < 0) throw new Error('--links must be a whole number');
   if (!Number.isInteger(opts.metricsRounds) || opts.metricsRounds < 0) throw new Error('--metrics-rounds must be a whole number');
+  if (!Number.isInteger(opts.instructions) || opts.instructions < 0) throw new Error('--instructions must be a whole number');
   return opts;
 }
 
@@ -617,9 +620,9 @@ function printTable(result, opts) {
   const floored = result.rows.filter((r) => r.floor);
   if (floored.length) {
     console.log('\nthe floor: a plugin-free Fastify doing only the token digest (cached lookup), one prepared query and a response schema');
-    console.log('case              floor req/s   p99  cpu µs   floor/bare   relinks/floor req/s   floor/relinks cpu');
+    console.log('case              floor req/s   p99  cpu µs  non-2xx   floor/bare   relinks/floor req/s   floor/relinks cpu');
     for (const r of floored) {
-      console.log(`${r.name.padEnd(16)} ${f0(r.floor.rps).padStart(12)} ${String(r.floor.p99).padStart(5)} ${f0(r.floor.cpuUs).padStart(7)} ${f2(r.floor.rps / r.bare.rps).padStart(12)} ${f2(r.relinks.rps / r.floor.rps).padStart(21)} ${f2(r.floor.cpuUs / r.relinks.cpuUs).padStart(19)}`);
+      console.log(`${r.name.padEnd(16)} ${f0(r.floor.rps).padStart(12)} ${String(r.floor.p99).padStart(5)} ${f0(r.floor.cpuUs).padStart(7)} ${String(r.floor.non2xx + r.floor.errors).padStart(8)} ${f2(r.floor.rps / r.bare.rps).padStart(12)} ${f2(r.relinks.rps / r.floor.rps).padStart(21)} ${f2(r.floor.cpuUs / r.relinks.cpuUs).padStart(19)}`);
     }
   }
   void opts;
@@ -676,6 +679,11 @@ async function main() {
         const cols = [f2(s.relinks.rps / l.relinks.rps), f2(l.relinks.cpuUs / s.relinks.cpuUs), f2(s.ratio / l.ratio)];
         console.log(`${l.name.padEnd(16)} ${cols[0].padStart(9)}x ${cols[1].padStart(13)}x ${cols[2].padStart(16)}x   ${s.relinks.p99} -> ${l.relinks.p99} ms`);
       }
+    }
+    if (opts.instructions > 0) {
+      console.log(`\n## instructions per GET of one link under callgrind: metrics off and on, ${opts.instructions} pairs (SQLite, one request at a time; bench-instructions.mjs says why)`);
+      if (valgrindMissing()) console.log('valgrind is not installed: skipped (apt-get install -y valgrind)');
+      else printInstructions(await measureInstructions(opts.instructions));
     }
     console.log(`\nload average at end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
@@ -739,7 +747,9 @@ async function floorServer() {
     const one = db.prepare(linkSql(false, false));
     const page = db.prepare(linkSql(false, true));
     tokenUser = async (digest) => token.get(digest)?.user_id;
-    links = async (userId, tag, projectId, linkId) => (linkId === undefined ? page.all(userId, tag, projectId) : one.all(userId, tag, projectId, linkId));
+    // SQLite binds `?` in the order they appear in the text, where the link id comes before the
+    // project id; PostgreSQL's $n are numbered.
+    links = async (userId, tag, projectId, linkId) => (linkId === undefined ? page.all(userId, tag, projectId) : one.all(userId, tag, linkId, projectId));
   } else {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: databaseUrl.replace(/[?&]schema=([^&]+)/, ''), max: 10, options: `-c search_path=${/[?&]schema=([^&]+)/.exec(databaseUrl)?.[1] ?? 'public'}` });
