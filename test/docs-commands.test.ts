@@ -34,7 +34,7 @@ const CANNOT_RUN = new Map<string, string>([
   ['npm test', 'the whole suite, this file included'],
   ['npx openapi-typescript relinks-openapi.json -o relinks.d.ts', 'npx fetches openapi-typescript from the registry; test/openapi.test.ts validates the document it reads'],
   ['npx @openapitools/openapi-generator-cli generate -i relinks-openapi.json -g python -o relinks-client', 'needs Java and fetches the generator; the document is validated by test/openapi.test.ts'],
-  ...['npm run bench', 'npm run bench -- --metrics-rounds 10', 'npm run bench -- --links 1000000', 'npm run bench -- --postgres', 'npm run bench -- --postgres --links 1000000'].map(
+  ...['npm run bench', 'npm run bench -- --metrics-rounds 10', 'npm run bench -- --links 1000000', 'npm run bench -- --postgres', 'npm run bench -- --postgres --links 1000000', 'npm run bench -- --only "get one" --metrics-rounds 0 --files-mb 0 --instructions 3'].map(
     (c): [string, string] => [c, 'minutes of load per store on all CPUs; it reports and never fails'],
   ),
   ...['npm run fuzz', 'npm run fuzz -- --requests 500000 --stores postgres', 'npm run fuzz -- --seed 123456'].map(
