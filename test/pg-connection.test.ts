@@ -27,6 +27,11 @@ const runs = (...parts: string[]) => (sql: string) => parts.every((part) => sql.
 
 before(async () => {
   store = await createTestStore('postgres');
+  // Migrated first, without the short stall timeout: other test files migrating their schemas at
+  // the same time hold the database's one migration lock, and waiting on it is no stall.
+  const direct = openStore({ databaseUrl: store.databaseUrl });
+  await migrate(direct);
+  await direct.close();
   const target = new URL(postgresBaseUrl());
   proxy = new TcpProxy(target.hostname, Number(target.port || 5432));
   await proxy.start();
@@ -171,6 +176,15 @@ test('tenants in two schemas of one database migrate and introspect independentl
     // The server's schema already holds every table; the other schema gets all of its own.
     assert.ok((await migrate(otherStore)).includes('001_init'));
     assert.deepEqual(await migrate(otherStore), []);
+    // An up-to-date schema takes no migration lock: another session holding it does not hold this up.
+    const holder = await server.store.pool!.connect();
+    try {
+      await holder.query('select pg_advisory_lock(3853314791062309107)');
+      assert.deepEqual(await migrate(otherStore), []);
+    } finally {
+      await holder.query('select pg_advisory_unlock(3853314791062309107)');
+      holder.release();
+    }
     const schemaOf = (url: string) => new URL(url).searchParams.get('schema');
     const mine = await server.store.db.introspection.getTables({ withInternalKyselyTables: true });
     const theirs = await otherStore.db.introspection.getTables({ withInternalKyselyTables: true });

@@ -49,3 +49,15 @@ test('a route with a level of its own gets pino\'s child at once', () => {
   log.error('kept');
   assert.deepEqual(lines.map((l) => l.msg), ['kept']);
 });
+
+test('with logging off (Fastify\'s silent logger, not pino), a request still gets a working logger', async () => {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false, childLoggerFactory: requestLogger });
+  app.get('/', async (request) => {
+    request.log.info('nowhere');
+    return { ok: true };
+  });
+  const res = await app.inject({ method: 'GET', url: '/' });
+  assert.equal(res.statusCode, 200);
+  await app.close();
+});

@@ -149,7 +149,8 @@ class RequestLogger {
 
 /** Fastify's childLoggerFactory: a request's logger, made when first used (see RequestLogger). */
 export function requestLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
-  // A route's own level or serializers (none today) need pino's child at once.
-  if (Object.keys(options).length > 0) return logger.child(bindings, options);
+  // A route's own level or serializers (none today) need pino's child at once; so does a logger
+  // that is not pino (Fastify's silent one when logging is off, whose child() costs nothing).
+  if (Object.keys(options).length > 0 || typeof (logger as Partial<Logger>).isLevelEnabled !== 'function') return logger.child(bindings, options);
   return new RequestLogger(logger as unknown as Logger, bindings) as unknown as FastifyBaseLogger;
 }

@@ -52,6 +52,10 @@ async function migratePostgres(store: Store): Promise<MigrationResultSet> {
     throw new Error(`DATABASE_URL: no schema of the search path (${rows[0].path}) exists; create it first (create schema <name>)`);
   }
   const migrator = new Migrator({ db: store.db, provider: provider(store), migrationTableSchema: schema });
+  // The advisory lock is one for the whole database, every schema's tenants included: a node whose
+  // schema is up to date does not queue behind another schema's migration. Only pending
+  // migrations are applied under the lock, where the migrator reads them again.
+  if ((await migrator.getMigrations()).every((m) => m.executedAt !== undefined)) return { results: [] };
   return migrator.migrateToLatest();
 }
 
