@@ -101,7 +101,7 @@ class RequestLogger {
   }
 
   private write(level: Level, args: unknown[]): void {
-    if ((this.#child ?? this.parent).isLevelEnabled(level)) (this.real[level] as LogCall)(...args);
+    if (this.isLevelEnabled(level)) (this.real[level] as LogCall)(...args);
   }
 
   get level(): string {
@@ -113,7 +113,7 @@ class RequestLogger {
   }
 
   isLevelEnabled(level: string): boolean {
-    return this.#child ? this.#child.isLevelEnabled(level) : this.parent.isLevelEnabled(level);
+    return (this.#child ?? this.parent).isLevelEnabled(level);
   }
 
   trace(...args: unknown[]): void {

@@ -103,12 +103,8 @@ export function connectionWaited(started: number): void {
   dbConnectionWait.observe((performance.now() - started) / 1000);
 }
 
+/** For a caller that found a database connection free: observeNoWait(0). */
 const observeNoWait = dbConnectionWait.observerOf();
-
-/** A caller that found a database connection free. */
-function connectionWaitedNothing(): void {
-  observeNoWait(0);
-}
 
 /**
  * The same dialect, timing how long each query or transaction waits for SQLite's one connection
@@ -130,7 +126,7 @@ export function timingConnections(dialect: Dialect): Dialect {
       let claims = 0;
       driver.acquireConnection = () => {
         if (claims++ === 0) {
-          connectionWaitedNothing();
+          observeNoWait(0);
           return acquire();
         }
         const started = performance.now();

@@ -11,7 +11,8 @@ import type { DB, Release, ReleaseLink } from './schema.js';
 // 404 Project, 403 and 404 stay in the services, in GitLab's order.
 
 // Joined columns come back as __r_<column> and __l_<column>, apart from the project's own.
-const aliased = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => sql.ref(`${table}.${c}`).as(`__${table}_${c}`));
+const keyOf = (table: 'r' | 'l', column: string) => `__${table}_${column}`;
+const aliased = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => sql.ref(`${table}.${c}`).as(keyOf(table, c)));
 
 const query = (key: ProjectKey, withUser: boolean, withLink: boolean) =>
   prepared((db, ref: number | string, userId: number, tagName: string, linkId: number) => {
@@ -52,7 +53,7 @@ export interface ProjectReleaseRow {
 const MAX_ID = 2147483647;
 
 /** The row keys of a joined table's columns, made once: `__r_id`, `__r_name`... */
-const keysOf = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => [c, `__${table}_${c}`] as const);
+const keysOf = (table: 'r' | 'l', columns: readonly string[]) => columns.map((c) => [c, keyOf(table, c)] as const);
 const RELEASE_KEYS = keysOf('r', RELEASE_COLUMNS);
 const LINK_KEYS = keysOf('l', LINK_COLUMNS);
 
