@@ -18,7 +18,7 @@ import { presentReleases, type PresentOptions } from './release-json.js';
 import { milestonesAsked, type MilestoneParams } from './release-milestones.js';
 import { timeParam } from './calendar.js';
 import { insertGivenLinks, replaceLinks } from './link-replace.js';
-import type { LinkOrder } from '../store/links.js';
+import { lockedLinksOf, type LinkOrder } from '../store/links.js';
 import { setReleaseMilestones } from '../store/milestones.js';
 import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
@@ -217,7 +217,10 @@ export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: strin
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFoundPlain();
     // Read under the lock, so the answer lists exactly the links the delete takes along, even a
-    // link created a moment before (link creates take the same lock).
+    // link created a moment before (link creates take the same lock). A link update or delete
+    // takes only its link's lock: those are waited for too, so a link deleted meanwhile is not
+    // answered for twice and an updated one is shown as it is now.
+    await lockedLinksOf(trx, release.id);
     const json = (await present({ ...ctx, db: trx }, view, [before]))[0];
     const beforeSnapshot = await releaseSnapshot(trx, before);
     await fireReleaseHooks(trx, ctx, view.project, before, 'delete');
