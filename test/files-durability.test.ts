@@ -69,9 +69,9 @@ async function child(env: Record<string, string> = {}, store?: TestStore) {
   return { store: s, server: c };
 }
 
-/** Until `check` holds (or a few seconds passed): the server rolls back once it sees the hang-up. */
-async function eventually(check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 5_000;
+/** Until `check` holds (or `ms` passed): the server rolls back once it sees the hang-up. */
+async function eventually(check: () => Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
   while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
 }
 
@@ -145,11 +145,12 @@ test('uploads answered 201 (a package file, a project upload) survive kill -9 an
   assert.equal(post.status, 201);
   const upload = (await post.json()) as { full_path: string };
   // Killed while two other uploads, one of each kind, are half-way through: their clients stay
-  // connected until the server is gone, so it is the crash that cuts them.
+  // connected until the server is gone (however long a loaded machine takes to get there), so it
+  // is the crash that cuts them.
   const dead = server.exited.then(() => true);
-  const cut = cutUpload(server.port, `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 5_000_000, 1_000_000, () => dead);
-  const cutPost = cutMultipart(server.port, id, { size: 5_000_000, sent: 1_000_000 }, () => dead);
-  await eventually(() => writing(store));
+  const cut = cutUpload(server.port, `/api/v4/projects/${id}/packages/generic/cut/1.0.0/half.bin`, 5_000_000, 1_000_000, () => dead, 100_000);
+  const cutPost = cutMultipart(server.port, id, { size: 5_000_000, sent: 1_000_000 }, () => dead, 100_000);
+  await eventually(() => writing(store), 60_000);
   await new Promise((r) => setTimeout(r, 300));
   assert.ok(await writing(store), 'the server is writing the unfinished uploads when it is killed');
   server.child.kill('SIGKILL');
