@@ -3,15 +3,14 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { startTestServer, ROOT_TOKEN, type TestServer } from './helpers/server.js';
+import { repoRoot as ROOT } from './helpers/root.js';
 import { createTestStore } from './helpers/store.js';
 import { addMember, createGroup, createProject, createRelease, createUser, enc, type TestUser } from './helpers/fixtures.js';
 
 // The calls around the links that make relinks usable (shared/gitlab-behavior.md §8, §10), the
 // health probes, and the configuration check of `relinks serve`.
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const EXTERNAL = 'http://relinks.test';
 const LINK_KEYS = ['id', 'name', 'url', 'direct_asset_url', 'external', 'link_type'];
 

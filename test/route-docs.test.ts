@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { openapiPath } from '../src/http/openapi.js';
+import { repoRoot as ROOT } from './helpers/root.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // docs/api.md and the README's API section list every route the server registers, and nothing it
 // does not serve; relinks' own routes (x-relinks in the OpenAPI document) are marked in both.
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 const METHOD = /^(GET|POST|PUT|DELETE)$/;
 

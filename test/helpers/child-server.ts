@@ -1,14 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot as root } from './root.js';
 import { leakedSecrets } from './secrets.js';
 import { ROOT_TOKEN } from './server.js';
 
 // The built server (`node bin/relinks.js serve`) as a child process, for tests about signals and
 // crashes. `npm test` builds dist first.
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { repoRoot } from './root.js';
 import { ROOT_TOKEN, type TestServer } from './server.js';
 
 // Helpers for the CI integration tests: minting job tokens, and throw-away git repositories with a
@@ -130,7 +131,7 @@ export function runTool(command: string, args: string[], options: { cwd: string;
   });
 }
 
-export const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..', '..');
+export { repoRoot };
 export const bin = (name: string) => path.join(repoRoot, 'node_modules', '.bin', name);
 
 /**

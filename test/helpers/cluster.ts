@@ -6,12 +6,11 @@ import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { RequestOptions, Response } from './server.js';
 import { requestTo, ROOT_TOKEN } from './server.js';
+import { repoRoot as root } from './root.js';
 import { postgresBaseUrl, type TestStore } from './store.js';
 
 // Several relinks processes on one store, as they run in production: `node bin/relinks.js serve`
 // from the built dist, each on a port of its own, sharing only the database.
-
-const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
 
 /** A port nobody listens on right now (PORT=0 would not tell us which port the server took). */
 export async function freePort(): Promise<number> {
