@@ -263,7 +263,11 @@ describe('malformed requests get GitLab-shaped errors', () => {
 
   test('a bad request right behind the unread tail of an earlier body: 400, with no body for HEAD', async () => {
     const port = Number(new URL(server.url).port);
-    for (const [method, body] of [['HEAD', ''], ['GET', '{"error":"400 Bad request - malformed HTTP request"}']] as const) {
+    // The tail runs straight into the method: digits, or letters of either case ("…aaaGET").
+    const cases = ['0123456789', 'aaaaaaaaaa', 'ZZZZZZZZZZ'].flatMap((tail) =>
+      ([['HEAD', ''], ['GET', '{"error":"400 Bad request - malformed HTTP request"}']] as const).map(([method, body]) => [tail, method, body] as const),
+    );
+    for (const [tail, method, body] of cases) {
       const response = await new Promise<string>((resolve) => {
         const socket = net.connect(port, '127.0.0.1');
         let data = '';
@@ -273,7 +277,7 @@ describe('malformed requests get GitLab-shaped errors', () => {
           // The 415 comes before the body is read; the body's tail and the next (bad) request then arrive together.
           if (!sent && data.includes('\r\n\r\n')) {
             sent = true;
-            socket.write(Buffer.from(`0123456789${method} /-/liveness?x=\u00fc HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1'));
+            socket.write(Buffer.from(`${tail}${method} /-/liveness?x=\u00fc HTTP/1.1\r\nHost: x\r\n\r\n`, 'latin1'));
           }
         });
         socket.on('close', () => resolve(data));
@@ -283,7 +287,7 @@ describe('malformed requests get GitLab-shaped errors', () => {
       assert.match(response, /^HTTP\/1\.1 415 /);
       const second = response.slice(response.indexOf('HTTP/1.1 400 Bad Request'));
       assert.match(second, /^HTTP\/1\.1 400 Bad Request\r\n/, response);
-      assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4), body, method);
+      assert.equal(second.slice(second.indexOf('\r\n\r\n') + 4), body, `${tail}${method}`);
       assert.match(second, new RegExp(`\r\ncontent-length: ${body.length}\r\n`));
     }
   });

@@ -49,7 +49,7 @@ export function clientErrorHandler(error: ConnectionError, socket: Socket): void
     // the point of failure. When the request line came in an earlier packet (headers over the size
     // limit, split in transit) the method is unknown, and only an empty body is right for any method.
     const method = failedMethod(error);
-    const body = method === undefined || method === 'HEAD'
+    const body = method === undefined || method.endsWith('HEAD')
       ? ''
       : JSON.stringify(timeout ? { message: '408 Request Timeout' } : { error: '400 Bad request - malformed HTTP request' });
     const headers = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), connection: 'close', 'x-content-type-options': 'nosniff', ...BROWSER_HEADERS };
@@ -65,7 +65,10 @@ function failedMethod(error: ConnectionError): string | undefined {
   // Up to the end of the line the parser failed in (which may be the request line itself).
   const lineEnd = raw.indexOf(0x0a, parsed);
   const text = raw.subarray(0, lineEnd < 0 ? raw.length : lineEnd).toString('latin1');
-  return [...text.matchAll(/(?:^|[^A-Za-z])([A-Z]{1,20}) (?:\/|\*|[a-z]+:\/\/)/g)].at(-1)?.[1];
+  // No separator is required before the method: an earlier body's last bytes run straight into
+  // it ("…aaaGET /x"). Capital letters at the end of that body join the method ("…ZZGET"), which
+  // is why the caller asks only whether it ends in HEAD.
+  return [...text.matchAll(/([A-Z]{1,20}) (?:\/|\*|[a-z]+:\/\/)/g)].at(-1)?.[1];
 }
 
 /** True when any string (key or value) in the parsed input holds a NUL character. Iterative: input can be deeply nested. */
