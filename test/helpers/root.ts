@@ -3,14 +3,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The checkout's root: the first folder up from here that holds `bin/relinks.js`. Found, not
- * counted in `..`s, because npm test runs these files transpiled under `.test-build/`.
+ * The checkout's root: the first folder up from here that holds `tsconfig.json`. Found, not
+ * counted in `..`s, because npm test runs these files transpiled under `.test-build/`, which has
+ * a package.json and links to bin/ and scripts/ of its own but no tsconfig.json.
  */
 export const repoRoot = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!fs.existsSync(path.join(dir, 'bin', 'relinks.js'))) {
+  while (!fs.existsSync(path.join(dir, 'tsconfig.json'))) {
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('no bin/relinks.js above the test helpers');
+    if (up === dir) throw new Error('no tsconfig.json above the test helpers');
     dir = up;
   }
   return dir;
