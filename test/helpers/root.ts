@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * The checkout's root: the first folder up from here that holds `tsconfig.json`. Found, not
  * counted in `..`s, because npm test runs these files transpiled under `.test-build/`, which has
- * a package.json and links to bin/ and scripts/ of its own but no tsconfig.json.
+ * a package.json and a link to scripts/ of its own but no tsconfig.json.
  */
 export const repoRoot = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));
