@@ -27,12 +27,12 @@ async function releaseWithLinks(tag: string): Promise<number[]> {
   return res.body.assets.links.map((l: { id: number }) => l.id).sort((a: number, b: number) => a - b);
 }
 
-/** Runs `change` in a transaction of its own and sends the release's DELETE while it is still open. */
-async function deleteDuring(tag: string, change: (trx: TestServer['running']['store']['db']) => Promise<unknown>) {
+/** Runs `change` in a transaction of its own and sends the DELETE (of the release, or of its tag) while it is still open. */
+async function deleteDuring(tag: string, change: (trx: TestServer['running']['store']['db']) => Promise<unknown>, what: 'releases' | 'repository/tags' = 'releases') {
   let answer: ReturnType<TestServer['request']> | undefined;
   await server.running.store.db.transaction().execute(async (trx) => {
     await change(trx);
-    answer = server.request('DELETE', `/api/v4/projects/${projectId}/releases/${tag}`, { token: ROOT_TOKEN });
+    answer = server.request('DELETE', `/api/v4/projects/${projectId}/${what}/${tag}`, { token: ROOT_TOKEN });
     // Long enough for the DELETE to be waiting on this transaction's locks.
     await new Promise((r) => setTimeout(r, 300));
   });
@@ -53,4 +53,15 @@ test('a release deleted while one of its links is being renamed answers with the
   const res = await deleteDuring('v2', (trx) => trx.updateTable('release_links').set({ name: 'renamed' }).where('id', '=', first).execute());
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body.assets.links.map((l: { name: string }) => l.name).sort(), ['renamed', 'two']);
+});
+
+test('a tag deleted while one of its release\'s links is being deleted: the release_deleted event lists the other link alone', async () => {
+  const [first, second] = await releaseWithLinks('v3');
+  const res = await deleteDuring('v3', (trx) => trx.deleteFrom('release_links').where('id', '=', first).execute(), 'repository/tags');
+  assert.equal(res.status, 204, res.text);
+  const events = await server.request('GET', `/api/v4/projects/${projectId}/audit_events?per_page=100`, { token: ROOT_TOKEN });
+  assert.equal(events.status, 200, events.text);
+  const deleted = events.body.filter((e: any) => e.details.event_name === 'release_deleted' && e.details.target_details === 'v3');
+  assert.equal(deleted.length, 1, JSON.stringify(events.body));
+  assert.deepEqual(deleted[0].details.before.links.map((l: { id: number }) => l.id), [second]);
 });
