@@ -6,7 +6,6 @@ import { isUniqueViolation, now } from '../store/errors.js';
 import { listOrderedReleases, releasesByIds, releaseTags, type ReleaseOrder } from '../store/release-lists.js';
 import { semverOrder } from './semver-order.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
-import { lockedRelease } from '../store/releases.js';
 import { findProjectRelease } from '../store/release-access.js';
 import * as releases from '../store/releases.js';
 import type { Release, ReleaseLink } from '../store/schema.js';
@@ -18,7 +17,7 @@ import { presentReleases, type PresentOptions } from './release-json.js';
 import { milestonesAsked, type MilestoneParams } from './release-milestones.js';
 import { timeParam } from './calendar.js';
 import { insertGivenLinks, replaceLinks } from './link-replace.js';
-import { lockedLinksOf, type LinkOrder } from '../store/links.js';
+import type { LinkOrder } from '../store/links.js';
 import { setReleaseMilestones } from '../store/milestones.js';
 import { filepathOf, linkFieldErrors, MAX_LINKS_PER_RELEASE, type LinkFields } from './link-rules.js';
 import { jobRefFor } from './job-tokens.js';
@@ -213,14 +212,11 @@ export async function updateRelease(ctx: Ctx, projectRef: string, tagName: strin
 export async function deleteRelease(ctx: Ctx, projectRef: string, tagName: string) {
   const { view, release } = await writableRelease(ctx, projectRef, tagName, notFoundPlain);
   return ctx.write(async (trx) => {
-    const before = await releases.lockedRelease(trx, release.id);
+    const before = await releases.lockedReleaseAndLinks(trx, release.id);
     // Already gone: a concurrent delete removed it (and answered for it); this one is too late.
     if (!before) throw notFoundPlain();
-    // Read under the lock, so the answer lists exactly the links the delete takes along, even a
-    // link created a moment before (link creates take the same lock). A link update or delete
-    // takes only its link's lock: those are waited for too, so a link deleted meanwhile is not
-    // answered for twice and an updated one is shown as it is now.
-    await lockedLinksOf(trx, release.id);
+    // Read under the locks, so the answer lists exactly the links the delete takes along, even a
+    // link created a moment before (link creates take the release's lock).
     const json = (await present({ ...ctx, db: trx }, view, [before]))[0];
     const beforeSnapshot = await releaseSnapshot(trx, before);
     await fireReleaseHooks(trx, ctx, view.project, before, 'delete');

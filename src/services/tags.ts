@@ -6,9 +6,7 @@ import { canCreateTag, canDeleteTag, canReadCode, isProtectedTag, type ProjectVi
 import { isUniqueViolation, now } from '../store/errors.js';
 import { listAllProtectedTags } from '../store/protected-tags.js';
 import { findTag, insertTag, listTags as listTagRows, lockedTag } from '../store/tags.js';
-import { lockedLinksOf } from '../store/links.js';
-import { lockedRelease } from '../store/releases.js';
-import { deleteRelease, findRelease } from '../store/releases.js';
+import { deleteRelease, findRelease, lockedReleaseAndLinks } from '../store/releases.js';
 import { deleteTagRow, releasesOfTags } from '../store/tag-releases.js';
 import type { Tag } from '../store/schema.js';
 import { auditRelease, releaseSnapshot } from './audit.js';
@@ -98,10 +96,8 @@ export async function deleteTag(ctx: Ctx, projectRef: string, name: string): Pro
     // Under the tag's lock, a release created meanwhile is seen and deleted with it.
     if (!(await lockedTag(trx, view.project.id, name))) throw new ApiError(404, { message: '404 Tag Not Found' });
     const release = await findRelease(trx, view.project.id, name);
-    const locked = release && (await lockedRelease(trx, release.id));
+    const locked = release && (await lockedReleaseAndLinks(trx, release.id));
     if (locked) {
-      // Its links as they are once any link write in flight is over (see deleteRelease).
-      await lockedLinksOf(trx, locked.id);
       const before = await releaseSnapshot(trx, locked);
       await fireReleaseHooks(trx, ctx, view.project, locked, 'delete');
       await deleteRelease(trx, locked.id);

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { RELEASE_COLUMNS } from './columns.js';
+import { lockedLinksOf } from './links.js';
 import { prepared } from './prepared.js';
 import type { DB, Release, ReleasesTable } from './schema.js';
 import type { Insertable, Updateable } from 'kysely';
@@ -34,6 +35,17 @@ export async function updateRelease(db: Kysely<DB>, id: number, values: Updateab
 /** The release row, locked until the transaction ends: see lockedLink in store/links.ts. */
 export async function lockedRelease(trx: Kysely<DB>, id: number): Promise<Release | undefined> {
   return trx.updateTable('releases').set((eb) => ({ updated_at: eb.ref('updated_at') })).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/**
+ * The release row and all its links, locked until the transaction ends: what a delete answers for
+ * and records. A link update or delete takes only its link's lock, so it is waited for here, and a
+ * link deleted meanwhile is not answered for twice nor one renamed shown by its old name.
+ */
+export async function lockedReleaseAndLinks(trx: Kysely<DB>, id: number): Promise<Release | undefined> {
+  const release = await lockedRelease(trx, id);
+  if (release) await lockedLinksOf(trx, id);
+  return release;
 }
 
 export async function deleteRelease(db: Kysely<DB>, id: number): Promise<void> {
