@@ -47,13 +47,8 @@ fs.copyFileSync('package.json', path.join(BUILD, 'package.json'));
 fs.symlinkSync(path.resolve('scripts'), path.join(BUILD, 'scripts'));
 const built = (file) => path.join(BUILD, file.replace(/\.ts$/, '.js'));
 
-function findTests(dir) {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return e.name === 'helpers' ? [] : findTests(p);
-    return e.name.endsWith('.test.ts') ? [p] : [];
-  });
-}
+const findTests = (dir) => sources(dir).filter((f) => f.endsWith('.test.ts') && !f.split(path.sep).includes('helpers'));
+
 // node --test starts files in the order given, a few at a time: the longest start first, so that
 // they do not run on alone at the end (each took a minute or more per store on a 2-core VM).
 const LONGEST = ['fuzz', 'files-s3', 'docs-commands', 'files-memory', 'permissions', 'crash', 'web-browser'];
